@@ -1,0 +1,4 @@
+export * from './pool';
+export * from './tenant';
+export * from './cursor';
+export * from './pg-errors';

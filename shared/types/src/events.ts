@@ -1,0 +1,65 @@
+import { z } from './zod';
+
+/** Event names are `<entity>.<past-tense verb>`; producers and consumers use these constants. */
+export const EVENTS = {
+  tenantRegistered: 'tenant.registered',
+  userCreated: 'user.created',
+  userInvited: 'user.invited',
+  userUpdated: 'user.updated',
+  userDeactivated: 'user.deactivated',
+  userPasswordResetRequested: 'user.password_reset_requested',
+  storeCreated: 'store.created',
+  storeUpdated: 'store.updated',
+  productCreated: 'product.created',
+  productUpdated: 'product.updated',
+  productDeleted: 'product.deleted',
+  stockChanged: 'stock.changed',
+  stockLow: 'stock.low',
+  saleCompleted: 'sale.completed',
+  saleVoided: 'sale.voided',
+  saleRefunded: 'sale.refunded',
+  paymentCaptured: 'payment.captured',
+  paymentRefunded: 'payment.refunded',
+  paymentFailed: 'payment.failed',
+} as const;
+export type EventType = (typeof EVENTS)[keyof typeof EVENTS];
+
+export const EventEnvelopeSchema = z.object({
+  id: z.string().uuid(),
+  type: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
+  version: z.number().int().positive(),
+  tenantId: z.string().uuid(),
+  occurredAt: z.string(),
+  requestId: z.string().nullable().optional(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type EventEnvelope<D = Record<string, unknown>> = Omit<z.infer<typeof EventEnvelopeSchema>, 'data'> & { data: D };
+
+const uuid = z.string().uuid();
+
+/** One schema per event type; producers validate before writing to the outbox. */
+export const EventDataSchemas = {
+  [EVENTS.tenantRegistered]: z.object({ tenantId: uuid, name: z.string(), ownerId: uuid, storeId: uuid }),
+  [EVENTS.userCreated]: z.object({ userId: uuid, email: z.string(), role: z.string(), storeIds: z.array(uuid) }),
+  [EVENTS.userInvited]: z.object({
+    userId: uuid,
+    email: z.string(),
+    name: z.string(),
+    invitedBy: z.string(),
+    // The one-time set-password token travels to notification-service inside the private event stream;
+    // audit consumers must drop it.
+    setPasswordToken: z.string(),
+    expiresAt: z.string(),
+  }),
+  [EVENTS.userUpdated]: z.object({ userId: uuid, changes: z.array(z.string()) }),
+  [EVENTS.userDeactivated]: z.object({ userId: uuid }),
+  [EVENTS.userPasswordResetRequested]: z.object({
+    userId: uuid,
+    email: z.string(),
+    name: z.string(),
+    resetToken: z.string(),
+    expiresAt: z.string(),
+  }),
+  [EVENTS.storeCreated]: z.object({ storeId: uuid, name: z.string(), currency: z.string(), timezone: z.string() }),
+  [EVENTS.storeUpdated]: z.object({ storeId: uuid, changes: z.array(z.string()) }),
+} as const;

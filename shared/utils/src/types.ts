@@ -1,0 +1,1 @@
+export type FieldError = { path: string; message: string };
