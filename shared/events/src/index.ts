@@ -1,1 +1,5 @@
-export {};
+export * from './stream-names';
+export * from './errors';
+export * from './outbox';
+export * from './relay';
+export * from './consumer';

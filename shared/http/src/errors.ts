@@ -51,10 +51,21 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
-export function fieldErrorsFromZod(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>, prefix?: string): FieldError[] {
-  return issues.map((issue) => {
+interface ZodIssueLike {
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  code?: string;
+  keys?: ReadonlyArray<string>;
+}
+
+export function fieldErrorsFromZod(issues: ReadonlyArray<ZodIssueLike>, prefix?: string): FieldError[] {
+  return issues.flatMap((issue) => {
+    // An unknown field is reported on the field itself, not on its parent object.
+    if (issue.code === 'unrecognized_keys' && issue.keys?.length) {
+      return issue.keys.map((key) => ({ path: [prefix, ...issue.path.map(String), key].filter(Boolean).join('.'), message: 'is not an accepted field' }));
+    }
     const parts = issue.path.map(String);
     const path = [prefix, ...parts].filter(Boolean).join('.') || prefix || 'body';
-    return { path, message: issue.message };
+    return [{ path, message: issue.message }];
   });
 }

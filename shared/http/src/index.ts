@@ -5,3 +5,4 @@ export * from './request-id';
 export * from './routes';
 export * from './server';
 export * from './openapi';
+export * from './idempotency';

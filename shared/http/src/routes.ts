@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { OpenAPIRegistry, RouteConfig } from '@asteasolutions/zod-to-openapi';
-import { ProblemSchema, type Role, z } from '@pos/types';
+import { ProblemSchema, type Role, type z } from '@pos/types';
 import { badRequest, forbidden } from '@pos/utils';
 import { authenticate, type AuthContext, type TokenVerifier } from './auth';
 import { fieldErrorsFromZod } from './errors';

@@ -1,0 +1,69 @@
+import { z } from '@pos/types';
+import { commaList, loadConfig, logLevel, nodeEnv } from '@pos/utils';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const serviceUrl = (defaultUrl: string) =>
+  z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL' })
+    .default(defaultUrl)
+    // Joined with paths like `/health`, so a trailing slash would double up.
+    .transform((url) => url.replace(/\/+$/, ''));
+
+/**
+ * Every variable the gateway reads. Exported as a plain object schema (no transform on the object)
+ * so tooling can list the variables and see which ones have defaults; derived defaults that depend
+ * on other variables (REDIS_URL outside production, JWKS_URL) are filled in by `loadGatewayConfig`.
+ */
+export const gatewayConfigSchema = z
+  .object({
+    PORT: port.default(3000),
+    NODE_ENV: nodeEnv,
+    LOG_LEVEL: logLevel,
+    /** Rate-limit counters live here so that every gateway replica shares them. Required in production. */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
+    JWT_ISSUER: z.string().min(1).default('cloud-pos-auth'),
+    /** Defaults to `${AUTH_SERVICE_URL}/.well-known/jwks.json`. */
+    JWKS_URL: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' }).optional(),
+    AUTH_SERVICE_URL: serviceUrl('http://127.0.0.1:3001'),
+    TRANSACTION_SERVICE_URL: serviceUrl('http://127.0.0.1:3002'),
+    INVENTORY_SERVICE_URL: serviceUrl('http://127.0.0.1:3003'),
+    PAYMENT_SERVICE_URL: serviceUrl('http://127.0.0.1:3004'),
+    CUSTOMER_SERVICE_URL: serviceUrl('http://127.0.0.1:3005'),
+    NOTIFICATION_SERVICE_URL: serviceUrl('http://127.0.0.1:3006'),
+    /** Browser origins allowed by CORS, comma separated; empty means none. */
+    CORS_ORIGINS: commaList,
+    RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+    RATE_LIMIT_PER_USER: positiveInt.default(600),
+    RATE_LIMIT_PER_IP: positiveInt.default(1200),
+    /** Login, PIN login, client-credentials token and password reset: brute-force targets. */
+    RATE_LIMIT_LOGIN_PER_IP: positiveInt.default(10),
+    /**
+     * Time allowed for an upstream to start answering. The outermost timeout of the checkout saga
+     * (POS-DESIGN §11): it must stay longer than transaction-service's own calls to payment-service.
+     */
+    UPSTREAM_TIMEOUT_MS: positiveInt.default(15_000),
+    /** Time allowed to open a TCP connection to an upstream before it counts as down (503). */
+    UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt.default(1_000),
+    /** Largest request body the gateway forwards (Content-Length or counted while streaming). */
+    MAX_BODY_BYTES: positiveInt.default(1_048_576),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV === 'production' && !config.REDIS_URL) {
+      // Without a shared store every replica would count on its own and the limits would multiply.
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required in production' });
+    }
+  });
+
+type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL'> & { REDIS_URL: string; JWKS_URL: string };
+
+/** Reads and checks the environment; throws a ConfigError naming every bad variable. */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const raw = loadConfig(gatewayConfigSchema, env);
+  return {
+    ...raw,
+    REDIS_URL: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    JWKS_URL: raw.JWKS_URL ?? `${raw.AUTH_SERVICE_URL}/.well-known/jwks.json`,
+  };
+}
