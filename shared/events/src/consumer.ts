@@ -7,7 +7,7 @@ import { runWithContext, type Logger } from '@pos/utils';
 import { InvalidEventError, isTransientError } from './errors';
 import { defaultLogger, errorInfo } from './logger';
 import { dataSchemaFor } from './outbox';
-import { Sleeper } from './sleep';
+import { Sleeper, execAll, withDefaults } from './util';
 import { DEFAULT_STREAM_PREFIX, dlqStream, eventStream, failuresKey, qualify } from './stream-names';
 
 /** Runs inside the transaction that records the event in the inbox, as the event's tenant (RLS). */
@@ -63,16 +63,19 @@ export class EventConsumer {
 
   constructor(options: EventConsumerOptions) {
     const claimIdleMs = options.claimIdleMs ?? 30_000;
-    this.opts = {
-      streamPrefix: DEFAULT_STREAM_PREFIX,
-      maxDeliveries: 5,
-      claimIdleMs,
-      claimIntervalMs: Math.min(Math.max(claimIdleMs / 2, 50), 10_000),
-      blockMs: 1_000,
-      batchSize: 20,
-      retryDelayMs: 1_000,
-      ...options,
-    };
+    this.opts = withDefaults(
+      {
+        streamPrefix: DEFAULT_STREAM_PREFIX,
+        maxDeliveries: 5,
+        claimIdleMs,
+        // Often enough that an entry is retried soon after it becomes claimable.
+        claimIntervalMs: Math.min(Math.max(claimIdleMs / 2, 50), 10_000),
+        blockMs: 1_000,
+        batchSize: 20,
+        retryDelayMs: 1_000,
+      },
+      options,
+    );
     this.consumerName = options.consumerName ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
     this.streams = options.streams.map((producer) => eventStream(producer, this.opts.streamPrefix));
     this.inbox = qualify(options.schema, 'inbox');
@@ -157,10 +160,9 @@ export class EventConsumer {
     for (const stream of this.streams) {
       let after = '0';
       for (;;) {
-        const reply = (await this.redis.call(
-          'XREADGROUP', 'GROUP', this.opts.group, this.consumerName, 'COUNT', this.opts.batchSize, 'STREAMS', stream, after,
-        )) as ReadReply;
-        const entries = reply?.[0]?.[1] ?? [];
+        const { group, batchSize } = this.opts;
+        const reply = await this.redis.call('XREADGROUP', 'GROUP', group, this.consumerName, 'COUNT', batchSize, 'STREAMS', stream, after);
+        const entries = (reply as ReadReply)?.[0]?.[1] ?? [];
         if (entries.length === 0) break;
         const handled = await this.handleEntries(stream, entries);
         n += handled;
@@ -177,9 +179,9 @@ export class EventConsumer {
     for (const stream of this.streams) {
       let cursor = '0-0';
       do {
-        const [next, entries] = (await this.redis.call(
-          'XAUTOCLAIM', stream, this.opts.group, this.consumerName, this.opts.claimIdleMs, cursor, 'COUNT', this.opts.batchSize,
-        )) as [string, Entry[]];
+        const { group, claimIdleMs, batchSize } = this.opts;
+        const reply = await this.redis.call('XAUTOCLAIM', stream, group, this.consumerName, claimIdleMs, cursor, 'COUNT', batchSize);
+        const [next, entries] = reply as [string, Entry[]];
         const handled = await this.handleEntries(stream, entries);
         n += handled;
         if (handled < entries.length) return n;
@@ -196,7 +198,7 @@ export class EventConsumer {
       const outcome = await this.handleEntry(stream, id, fields);
       if (outcome === 'retry') {
         // The rest stay pending and come back through XAUTOCLAIM once the outage is over.
-        await this.sleeper.sleep(this.opts.retryDelayMs);
+        if (this.running) await this.sleeper.sleep(this.opts.retryDelayMs);
         return n;
       }
       n += 1;
@@ -272,19 +274,29 @@ export class EventConsumer {
   }
 
   private async ack(stream: string, id: string): Promise<void> {
-    await this.redis.multi().xack(stream, this.opts.group, id).hdel(failuresKey(stream, this.opts.group), id).exec();
+    await execAll(this.redis.multi().xack(stream, this.opts.group, id).hdel(failuresKey(stream, this.opts.group), id));
   }
 
   private async deadLetter(stream: string, id: string, raw: string, err: unknown, failures: number): Promise<void> {
-    const { error } = errorInfo(err);
-    const results = await this.redis
-      .multi()
-      .xadd(dlqStream(stream), '*', 'event', raw, 'stream', stream, 'messageId', id, 'group', this.opts.group, 'consumer', this.consumerName, 'error', error, 'failures', String(failures), 'failedAt', new Date().toISOString())
-      .xack(stream, this.opts.group, id)
-      .hdel(failuresKey(stream, this.opts.group), id)
-      .exec();
-    const failed = results?.find(([e]) => e);
-    if (failed) throw failed[0];
+    const { group } = this.opts;
+    const fields = {
+      event: raw,
+      stream,
+      messageId: id,
+      group,
+      consumer: this.consumerName,
+      error: errorInfo(err).error,
+      failures: String(failures),
+      failedAt: new Date().toISOString(),
+    };
+    // One MULTI, so a message is never both dead-lettered and still pending, nor acked and lost.
+    await execAll(
+      this.redis
+        .multi()
+        .xadd(dlqStream(stream), '*', ...Object.entries(fields).flat())
+        .xack(stream, group, id)
+        .hdel(failuresKey(stream, group), id),
+    );
   }
 
   // Consumer names are random per process, so without this the group collects dead names forever.

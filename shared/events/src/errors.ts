@@ -41,8 +41,18 @@ const NETWORK_CODES = new Set([
 const PG_TRANSIENT_CODES = new Set(['57P01', '57P02', '57P03', '57014', '53300', '40001', '40P01']);
 
 // Errors that pg, pg-pool and ioredis raise without a code.
-const TRANSIENT_MESSAGE =
-  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|Stream isn't writeable|Reached the max retries per request limit|connect ETIMEDOUT|socket hang up/i;
+const TRANSIENT_MESSAGE = new RegExp(
+  [
+    'Connection terminated', // pg: server went away, or connect timeout
+    'timeout exceeded when trying to connect', // pg-pool checkout
+    'Client has encountered a connection error', // pg: reuse of a broken client
+    'Connection is closed', // ioredis
+    "Stream isn't writeable", // ioredis without offline queue
+    'Reached the max retries per request limit', // ioredis
+    'socket hang up',
+  ].join('|'),
+  'i',
+);
 
 const TRANSIENT_NAMES = new Set(['TimeoutError', 'MaxRetriesPerRequestError', 'TransientEventError']);
 

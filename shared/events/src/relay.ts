@@ -3,7 +3,7 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Pool } from '@pos/database';
 import type { Logger } from '@pos/utils';
 import { defaultLogger, errorInfo } from './logger';
-import { Sleeper, withTimeout } from './sleep';
+import { Sleeper, execAll, withDefaults, withTimeout } from './util';
 import { DEFAULT_STREAM_PREFIX, eventStream, liveChannel, qualify } from './stream-names';
 
 export interface OutboxRelayOptions {
@@ -50,16 +50,18 @@ export class OutboxRelay {
   private lastPruneAt = 0;
 
   constructor(options: OutboxRelayOptions) {
-    this.opts = {
-      streamPrefix: DEFAULT_STREAM_PREFIX,
-      pollIntervalMs: 100,
-      batchSize: 100,
-      maxLen: 1_000_000,
-      publishTimeoutMs: 5_000,
-      retentionDays: 7,
-      pruneIntervalMs: 5 * 60_000,
-      ...options,
-    };
+    this.opts = withDefaults(
+      {
+        streamPrefix: DEFAULT_STREAM_PREFIX,
+        pollIntervalMs: 100,
+        batchSize: 100,
+        maxLen: 1_000_000,
+        publishTimeoutMs: 5_000,
+        retentionDays: 7,
+        pruneIntervalMs: 5 * 60_000,
+      },
+      options,
+    );
     this.service = options.service;
     this.stream = eventStream(options.service, this.opts.streamPrefix);
     this.table = qualify(options.schema, 'outbox');
@@ -127,9 +129,7 @@ export class OutboxRelay {
         multi.xadd(this.stream, 'MAXLEN', '~', maxLen, '*', 'event', json);
         multi.publish(liveChannel(row.tenant_id, streamPrefix), json);
       }
-      const results = await withTimeout(multi.exec(), publishTimeoutMs, 'publishing outbox batch');
-      const failed = results?.find(([err]) => err) ?? (results ? undefined : [new Error('MULTI aborted')]);
-      if (failed) throw failed[0];
+      await withTimeout(execAll(multi), publishTimeoutMs, 'publishing outbox batch');
 
       await client.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       await client.query('COMMIT');

@@ -50,7 +50,15 @@ describe('EventConsumer', () => {
   const inbox = () => count(consumerDb, 'SELECT count(*)::int AS n FROM {s}.inbox');
   const pending = async () => ((await redis.xpending(stream, GROUP)) as [number])[0];
   const envelope = (tenantId = randomUUID()) =>
-    JSON.stringify({ id: randomUUID(), type: 'test.happened', version: 1, tenantId, occurredAt: new Date().toISOString(), requestId: 'r', data: {} });
+    JSON.stringify({
+      id: randomUUID(),
+      type: 'test.happened',
+      version: 1,
+      tenantId,
+      occurredAt: new Date().toISOString(),
+      requestId: 'req-1',
+      data: {},
+    });
 
   beforeEach(async () => {
     [producer, consumerDb] = await Promise.all([createTempSchema(), createTempSchema(EFFECTS_SQL)]);
@@ -67,7 +75,15 @@ describe('EventConsumer', () => {
   });
 
   it('when the consumer is down while events are produced, then after it comes back every event is handled exactly once', async () => {
-    const relay = new OutboxRelay({ pool: producer.workerPool, redis, schema: producer.schema, service: 'sales', streamPrefix: prefix, batchSize: 15, pollIntervalMs: 10 });
+    const relay = new OutboxRelay({
+      pool: producer.workerPool,
+      redis,
+      schema: producer.schema,
+      service: 'sales',
+      streamPrefix: prefix,
+      batchSize: 15,
+      pollIntervalMs: 10,
+    });
     const tenants = [randomUUID(), randomUUID(), randomUUID()];
     const written = new Set<string>();
     for (let i = 0; i < 40; i++) written.add((await produce(producer, tenants[i % 3])).id);
@@ -249,8 +265,10 @@ describe('EventConsumer', () => {
       },
     });
     await c.ensureGroups();
-    await withTenant(consumerDb.appPool, randomUUID(), (cl) =>
-      cl.query(`INSERT INTO ${consumerDb.schema}.inbox (consumer, event_id, tenant_id, type) VALUES ('x', $1, current_setting('app.tenant_id')::uuid, 'a.b')`, [randomUUID()]),
+    // Another tenant's inbox row, which the handler must not see.
+    const other = randomUUID();
+    await withTenant(consumerDb.appPool, other, (cl) =>
+      cl.query(`INSERT INTO ${consumerDb.schema}.inbox (consumer, event_id, tenant_id, type) VALUES ('x', $1, $2, 'a.b')`, [randomUUID(), other]),
     );
     await redis.xadd(stream, '*', 'event', envelope(tenantId));
     await c.pollOnce();

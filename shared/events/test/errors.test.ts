@@ -14,7 +14,10 @@ describe('isTransientError', () => {
     ['pg-pool losing the connection', new Error('Connection terminated unexpectedly')],
     ['pg-pool checkout timeout', new Error('timeout exceeded when trying to connect')],
     ['ioredis closed connection', new Error('Connection is closed.')],
-    ['ioredis retry limit', Object.assign(new Error('Reached the max retries per request limit (which is 20).'), { name: 'MaxRetriesPerRequestError' })],
+    [
+      'ioredis retry limit',
+      Object.assign(new Error('Reached the max retries per request limit (which is 20).'), { name: 'MaxRetriesPerRequestError' }),
+    ],
     ['fetch failing to connect', new TypeError('fetch failed', { cause: withCode('ECONNREFUSED') })],
     ['an AbortSignal timeout', Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' })],
     ['happy-eyeballs AggregateError', new AggregateError([withCode('ECONNREFUSED')], '')],

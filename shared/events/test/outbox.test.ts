@@ -13,7 +13,7 @@ describe('writeEvent', () => {
   });
   afterAll(() => db.drop());
 
-  it('when an event is written in a tenant transaction, then the outbox holds its envelope with the request id of the context', async () => {
+  it('when an event is written in a transaction, then the outbox holds its envelope with the context request id', async () => {
     const tenantId = randomUUID();
     const data = { storeId: randomUUID(), name: 'Main', currency: 'EUR', timezone: 'Europe/Berlin' };
     const event = await runWithContext({ requestId: 'req-1' }, () =>

@@ -87,7 +87,12 @@ describe('OutboxRelay', () => {
 
   it('when Redis is unreachable, then the rows stay unpublished and go out on a later tick', async () => {
     const event = await produce(db);
-    const down = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    const down = new Redis('redis://127.0.0.1:1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     down.on('error', () => undefined);
     try {
       await expect(relay({ redis: down }).publishPending()).rejects.toThrow();

@@ -1,7 +1,7 @@
 /** Keys whose values never reach a log line or an audit record. */
 const SECRET_KEY = /pass(word)?|secret|token|authori[sz]ation|cookie|^pin$|pin_?hash|cvv|cvc|card_?number|^pan$|private_?key|api_?key|signature/i;
 
-const CARD_CANDIDATE = /\b(?:\d[ -]?){13,19}\b/g;
+const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;

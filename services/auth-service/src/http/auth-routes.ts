@@ -1,18 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Express } from 'express';
 import { EVENTS, z } from '@pos/types';
-import { PG, pgCode, pgConstraint, withTenant } from '@pos/database';
+import { withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import type { RouteTable } from '@pos/http';
-import { ProblemError, conflict, tooManyRequests, unauthorized } from '@pos/utils';
+import { ProblemError, tooManyRequests, unauthorized } from '@pos/utils';
 import type { AuthDeps } from '../deps';
 import { SCHEMA } from '../deps';
-import { insertTenant, findTenant } from '../data/tenant-repository';
-import { insertStore, findStore, listStores } from '../data/store-repository';
-import { findLogin, findUser, findUserByEmail, insertUser, recordLoginState, updateUser } from '../data/user-repository';
+import { findTenant } from '../data/tenant-repository';
+import { findStore, listStores } from '../data/store-repository';
+import { findLogin, findUser, findUserByEmail, recordLoginState, updateUser } from '../data/user-repository';
 import * as tokens from '../data/token-repository';
 import { storeView, tenantView, userView } from '../data/rows';
 import { afterFailure, isLocked, secondsUntilUnlocked } from '../domain/lockout';
+import { signUpTenant } from '../tenant-signup';
 import { hashToken, newOpaqueToken, safeEqual } from '../domain/secrets';
 import {
   LoginBody,
@@ -50,31 +51,9 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     body: RegisterBody,
     responses: { 201: { description: 'Registered and logged in', schema: RegisterResponse }, 409: { description: 'The email cannot be used' } },
     handler: async ({ body }) => {
+      const { tenantName, storeName, currency, timezone, taxInclusive, email, name } = body;
       const passwordHash = await hasher.hash(body.password);
-      const tenantId = randomUUID();
-      try {
-        return await withTenant(pool, tenantId, async (db) => {
-          const tenant = await insertTenant(db, { id: tenantId, name: body.tenantName });
-          const store = await insertStore(db, tenantId, {
-            name: body.storeName,
-            currency: body.currency,
-            timezone: body.timezone,
-            taxInclusive: body.taxInclusive,
-            allowNegativeStock: false,
-          });
-          // Self-registration always makes an owner: roles are assigned by the server only.
-          const user = await insertUser(db, tenantId, { email: body.email, name: body.name, role: 'owner', storeIds: [store.id], passwordHash, pinHash: null });
-          await writeEvent(db, { schema: SCHEMA, type: EVENTS.tenantRegistered, tenantId, data: { tenantId, name: tenant.name, ownerId: user.id, storeId: store.id } });
-          await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: { storeId: store.id, name: store.name, currency: store.currency, timezone: store.timezone } });
-          const session = await sessions.issue(db, user, { storeScope: null });
-          return { tenant: tenantView(tenant), store: storeView(store), ...session };
-        });
-      } catch (err) {
-        if (pgCode(err) === PG.uniqueViolation && pgConstraint(err) === 'users_email_unique') {
-          throw conflict('This email cannot be used to register; log in or reset the password instead', 'email_unavailable');
-        }
-        throw err;
-      }
+      return signUpTenant(pool, sessions, { tenantName, storeName, currency, timezone, taxInclusive, email, name, passwordHash });
     },
   });
 

@@ -1,3 +1,5 @@
+import type { ChainableCommander } from 'ioredis';
+
 /** A sleep that `wake()` cuts short, so stop() does not wait out a poll interval. */
 export class Sleeper {
   private timer: NodeJS.Timeout | undefined;
@@ -22,4 +24,18 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(Object.assign(new Error(`${what} timed out after ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Like `{ ...defaults, ...options }`, except that an option explicitly set to undefined keeps its default. */
+export function withDefaults<D extends object, O extends object>(defaults: D, options: O): D & O {
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  return { ...defaults, ...defined } as D & O;
+}
+
+/** Runs a MULTI and throws the first per-command error, which ioredis would otherwise only report. */
+export async function execAll(multi: ChainableCommander): Promise<void> {
+  const results = await multi.exec();
+  if (!results) throw new Error('Redis transaction was aborted');
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
 }

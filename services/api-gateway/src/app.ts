@@ -1,0 +1,96 @@
+import type { Express, RequestHandler } from 'express';
+import type { Redis } from 'ioredis';
+import { authenticate, createServiceApp, createTokenVerifier, type ServiceApp, type TokenVerifier } from '@pos/http';
+import type { Logger } from '@pos/utils';
+import type { GatewayConfig } from './config';
+import { mountApiDocs } from './docs';
+import { healthHandler } from './health';
+import { createUpstreamProxy, declaredBodyLimit, type UpstreamProxy } from './proxy';
+import { createRateLimiters } from './rate-limit';
+import { ROUTES, UPSTREAM_NAMES, isPublicRoute, routePattern, upstreamUrl, type UpstreamName } from './routes';
+
+export interface GatewayDeps {
+  config: GatewayConfig;
+  logger: Logger;
+  /** Holds the rate-limit counters shared by all replicas; also checked by /ready. */
+  redis: Redis;
+  /** Defaults to the shared verifier over JWKS_URL (ES256 pinned, iss/aud/exp checked). */
+  verifier?: TokenVerifier;
+  /** Used for /health probes and the OpenAPI documents. */
+  fetchImpl?: typeof fetch;
+  /** Redis key prefix of the rate limits (tests use their own to stay independent). */
+  rateLimitPrefix?: string;
+}
+
+export interface GatewayApp extends ServiceApp {
+  /** Closes the upstream connection pools. */
+  close(): void;
+}
+
+/**
+ * createServiceApp installs a plain liveness /health before the routes callback runs; the gateway's
+ * /health must report every service instead, so that route is swapped for ours. Throws if the
+ * shared app stops declaring it, so the swap cannot silently stop working.
+ */
+function replaceGetRoute(app: Express, path: string, handler: RequestHandler): void {
+  const stack = (app.router as unknown as { stack: Array<{ route?: { path?: unknown } }> }).stack;
+  const index = stack.findIndex((layer) => layer.route?.path === path);
+  if (index === -1) throw new Error(`expected the shared app to define GET ${path}`);
+  stack.splice(index, 1);
+  app.get(path, handler);
+}
+
+export function createGatewayApp(deps: GatewayDeps): GatewayApp {
+  const { config, logger, redis } = deps;
+  const fetchImpl = deps.fetchImpl ?? fetch;
+  const verifier = deps.verifier ?? createTokenVerifier({ issuer: config.JWT_ISSUER, jwksUrl: config.JWKS_URL });
+  const limits = createRateLimiters({ redis, config, logger, prefix: deps.rateLimitPrefix ?? 'pos:rl:gateway:' });
+
+  const proxies = new Map<UpstreamName, UpstreamProxy>(
+    UPSTREAM_NAMES.map((service) => [
+      service,
+      createUpstreamProxy({
+        service,
+        target: upstreamUrl(config, service),
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        logger,
+      }),
+    ]),
+  );
+
+  // The token is checked here so that junk never reaches a service; the Authorization header is
+  // forwarded untouched and every service verifies it again (POS-DESIGN §4).
+  const requireToken = authenticate(verifier);
+  const tokenUnlessPublic: RequestHandler = (req, res, next) => (isPublicRoute(req.method, req.path) ? next() : requireToken(req, res, next));
+  const bodyLimit = declaredBodyLimit(config.MAX_BODY_BYTES);
+
+  const service = createServiceApp({
+    name: 'api-gateway',
+    logger,
+    corsOrigins: config.CORS_ORIGINS,
+    // No body parser: bodies stream through to the services untouched.
+    rawBody: true,
+    verifier,
+    readinessChecks: { redis: () => redis.ping() },
+    routes: ({ app }) => {
+      replaceGetRoute(app, '/health', healthHandler({ config, fetchImpl }));
+      mountApiDocs(app, { config, fetchImpl, limiter: limits.perIp });
+      // One Express route per table entry, so metrics are labelled by prefix (never by raw path).
+      // Order: cheap refusals first (size, per-IP counts) so floods cost no signature checks.
+      for (const route of ROUTES) {
+        app.all(routePattern(route), bodyLimit, limits.perIp, limits.login, tokenUnlessPublic, limits.perUser, proxies.get(route.service)!.handler);
+      }
+      // `/api/v1/live/*` is reserved for the gateway's own live feed (a later issue); until then
+      // it falls through to the 404 like any unknown path.
+    },
+  });
+
+  return {
+    ...service,
+    close: () => {
+      for (const proxy of proxies.values()) proxy.close();
+    },
+  };
+}
