@@ -21,7 +21,7 @@ const services = readdirSync(path.join(root, 'services'))
 
 // Service-to-service credentials for this run (POS-DESIGN §11), unless configured in .env.
 const clientSecrets = Object.fromEntries(services.map((s) => [s.name, randomBytes(24).toString('base64url')]));
-const serviceClients = process.env.SERVICE_CLIENTS ?? Object.entries(clientSecrets).map(([id, secret]) => `${id}:${secret}`).join(',');
+const serviceClients = process.env.SERVICE_CLIENTS || Object.entries(clientSecrets).map(([id, secret]) => `${id}:${secret}`).join(',');
 const urlEnv = Object.fromEntries(services.map((s) => [`${s.name.replace(/-service$/, '').replace(/-/g, '_').toUpperCase()}_SERVICE_URL`, `http://127.0.0.1:${s.port}`]));
 
 const children = [];

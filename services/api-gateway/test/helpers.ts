@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import type { Logger } from '@pos/utils';
 import { createGatewayApp, type GatewayApp, type GatewayDeps } from '../src/app';
@@ -86,6 +87,45 @@ export async function closedPortUrl(): Promise<string> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return `http://127.0.0.1:${port}`;
+}
+
+/**
+ * An address that takes no new connections and refuses none, like a node that vanished: a child
+ * process listens with a backlog of 1 and then blocks its event loop, so nothing is ever accepted;
+ * once the kernel's accept queue is filled, further connection attempts hang (Linux).
+ */
+export async function startBlackhole(): Promise<{ url: string; close(): void }> {
+  const script = `const s = require('node:net').createServer();
+    s.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+      process.stdout.write(s.address().port + '\\n', () => { for (;;) {} });
+    });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.once('data', (data: Buffer) => resolve(Number(String(data).trim())));
+    child.once('error', reject);
+  });
+  const fillers: net.Socket[] = [];
+  // Fill the accept queue: connect until an attempt no longer completes.
+  for (let i = 0; i < 8; i++) {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    fillers.push(socket);
+    const connected = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 200);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (!connected) break;
+  }
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () => {
+      for (const socket of fillers) socket.destroy();
+      child.kill('SIGKILL');
+    },
+  };
 }
 
 export function silentLogger(lines: Array<{ level: string; message: string; meta?: unknown }> = []): Logger {

@@ -8,7 +8,7 @@ import { z } from '@pos/types';
 import type { GatewayApp } from '../src/app';
 import { ROUTES, UPSTREAM_NAMES, type UpstreamName } from '../src/routes';
 import { signToken, startJwksServer, type JwksServer } from '../../../scripts/test/test-keys';
-import { buildGateway, silentLogger, startUpstream, testRedis, type Echo, type FakeUpstream } from './helpers';
+import { buildGateway, silentLogger, startBlackhole, startUpstream, testRedis, type Echo, type FakeUpstream } from './helpers';
 
 // The real verifier runs here; see joseForJest for why jose is swapped for node:crypto.
 jest.mock('jose', () => jest.requireActual('../../../scripts/test/test-keys').joseForJest);
@@ -306,15 +306,17 @@ describe('api-gateway when a service is down', () => {
   });
 
   it('when the address does not accept connections in time, then 503 after UPSTREAM_CONNECT_TIMEOUT_MS, not a hang', async () => {
-    // 10.255.255.1 is unroutable here: the SYN goes nowhere, like a node that vanished.
-    const blackhole = await buildGateway({ redis, jwksUrl: jwks.url, upstreams: { 'customer-service': 'http://10.255.255.1:3005' }, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '300' } });
+    const blackhole = await startBlackhole();
+    const gw = await buildGateway({ redis, jwksUrl: jwks.url, upstreams: { 'customer-service': blackhole.url }, env: { UPSTREAM_CONNECT_TIMEOUT_MS: '300' } });
     try {
       const started = Date.now();
-      const res = await request(blackhole.app).get('/api/v1/customers').set('Authorization', `Bearer ${signToken()}`);
+      const res = await request(gw.app).get('/api/v1/customers').set('Authorization', `Bearer ${signToken()}`);
       expect(res.status).toBe(503);
       expect(res.body).toMatchObject({ code: 'service_unavailable', service: 'customer-service' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(250);
       expect(Date.now() - started).toBeLessThan(1_000);
     } finally {
+      gw.close();
       blackhole.close();
     }
   });

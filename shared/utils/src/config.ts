@@ -12,7 +12,9 @@ export class ConfigError extends Error {
  * every bad or missing variable, so a service fails at start-up instead of at the first request.
  */
 export function loadConfig<S extends z.ZodTypeAny>(schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
-  const result = schema.safeParse(env);
+  // `VAR=` in an env file means "not set", so the default applies.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const result = schema.safeParse(present);
   if (result.success) return result.data;
   const issues = result.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';

@@ -56,3 +56,10 @@ describe('secret()', () => {
     expect(() => loadConfig(schema, { SIGNING_SECRET: 'short' })).toThrow(/at least 16/);
   });
 });
+
+describe('empty variables', () => {
+  it('when a variable is set but empty (VAR= in an env file), then it counts as unset and the default applies', () => {
+    const schema = z.object({ URL: z.string().url().optional(), PORT: z.coerce.number().default(3000) });
+    expect(loadConfig(schema, { URL: '', PORT: '' })).toEqual({ PORT: 3000 });
+  });
+});
