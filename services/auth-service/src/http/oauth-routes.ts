@@ -37,7 +37,7 @@ class RedisStateStore {
   verify(_req: Request, state: unknown, done: (err: Error | null, ok: boolean, info?: { message: string }) => void): void {
     if (typeof state !== 'string' || !/^[\w-]{43}$/.test(state)) return done(null, false, { message: 'missing or malformed state' });
     this.redis.del(`oauth:state:${state}`).then(
-      (deleted) => done(null, deleted === 1, { message: 'unknown, expired or reused state' }),
+      (deleted) => (deleted === 1 ? done(null, true) : done(null, false, { message: 'unknown, expired or reused state' })),
       () => done(stateUnavailable(), false),
     );
   }
@@ -141,6 +141,7 @@ export function oauthRoutes(_app: Express, table: RouteTable, deps: AuthDeps): v
       if (!authenticator) throw oauthDisabled();
       // Without a code or an error passport would start a new login; a callback must carry one.
       if (!query.code && !query.error) throw oauthFailed();
+      res.setHeader('Cache-Control', 'no-store');
       const profile = await runStrategy(authenticator, req, res).catch((err: unknown) => {
         if (err instanceof ProblemError) throw err;
         logger.warn('oauth login failed', { reason: err instanceof Error ? err.message : String(err) });
