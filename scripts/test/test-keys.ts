@@ -166,25 +166,3 @@ export const unsignedToken = (overrides: Partial<AccessTokenClaims> = {}) => sig
 /** HS256 with the (public!) ES256 key as the HMAC secret: accepted by verifiers that do not pin algorithms. */
 export const hs256WithPublicKey = (overrides: Partial<AccessTokenClaims> = {}, key: TestKey = testKey) =>
   signToken(overrides, { alg: 'HS256', key, secret: key.publicPem });
-
-/**
- * jwks-rsa 4 requires `jose` 6, an ES module that Jest's CommonJS loader cannot load on Node 20.
- * jwks-rsa only uses it to turn a JWK into a PEM, which node:crypto does as well; a suite that runs
- * the real verifier (real JWKS fetching, caching, kid lookup, jsonwebtoken checks) mocks jose with
- * this:  jest.mock('jose', () => jest.requireActual('<path>/scripts/test/test-keys').joseForJest);
- */
-export const joseForJest = {
-  async importJWK(jwk: JsonWebKey & { d?: string }) {
-    // Like jose: a JWK with private parts imports as a private key, which jwks-rsa then skips.
-    return jwk.d ? createPrivateKey({ key: jwk, format: 'jwk' }) : createPublicKey({ key: jwk, format: 'jwk' });
-  },
-  async exportSPKI(key: KeyObject) {
-    return key.export({ format: 'pem', type: 'spki' }).toString();
-  },
-  decodeJwt(token: string) {
-    return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-  },
-  decodeProtectedHeader(token: string) {
-    return JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as Record<string, unknown>;
-  },
-};

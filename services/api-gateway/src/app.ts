@@ -1,4 +1,4 @@
-import type { Express, RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { authenticate, createServiceApp, createTokenVerifier, type ServiceApp, type TokenVerifier } from '@pos/http';
 import type { Logger } from '@pos/utils';
@@ -25,19 +25,6 @@ export interface GatewayDeps {
 export interface GatewayApp extends ServiceApp {
   /** Closes the upstream connection pools. */
   close(): void;
-}
-
-/**
- * createServiceApp installs a plain liveness /health before the routes callback runs; the gateway's
- * /health must report every service instead, so that route is swapped for ours. Throws if the
- * shared app stops declaring it, so the swap cannot silently stop working.
- */
-function replaceGetRoute(app: Express, path: string, handler: RequestHandler): void {
-  const stack = (app.router as unknown as { stack: Array<{ route?: { path?: unknown } }> }).stack;
-  const index = stack.findIndex((layer) => layer.route?.path === path);
-  if (index === -1) throw new Error(`expected the shared app to define GET ${path}`);
-  stack.splice(index, 1);
-  app.get(path, handler);
 }
 
 export function createGatewayApp(deps: GatewayDeps): GatewayApp {
@@ -74,8 +61,8 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     rawBody: true,
     verifier,
     readinessChecks: { redis: () => redis.ping() },
+    health: healthHandler({ config, fetchImpl }),
     routes: ({ app }) => {
-      replaceGetRoute(app, '/health', healthHandler({ config, fetchImpl }));
       mountApiDocs(app, { config, fetchImpl, limiter: limits.perIp });
       // One Express route per table entry, so metrics are labelled by prefix (never by raw path).
       // Order: cheap refusals first (size, per-IP counts) so floods cost no signature checks.

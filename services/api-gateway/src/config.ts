@@ -48,12 +48,16 @@ export const gatewayConfigSchema = z
     /** Largest request body the gateway forwards (Content-Length or counted while streaming). */
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
   })
-  .superRefine((config, ctx) => {
-    if (config.NODE_ENV === 'production' && !config.REDIS_URL) {
-      // Without a shared store every replica would count on its own and the limits would multiply.
-      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required in production' });
-    }
-  });
+  .superRefine(
+    (config, ctx) => {
+      if (config.NODE_ENV === 'production' && !config.REDIS_URL) {
+        // Without a shared store every replica would count on its own and the limits would multiply.
+        ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required in production' });
+      }
+    },
+    // Also when other variables are bad, so that one start-up error lists every problem.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  );
 
 type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL'> & { REDIS_URL: string; JWKS_URL: string };

@@ -33,7 +33,9 @@ async function probe(url: string, fetchImpl: typeof fetch, timeoutMs: number): P
     await res.body?.cancel(); // only the status matters; release the connection
     return res.ok ? { status: 'up', latencyMs: latency() } : { status: 'down', latencyMs: latency(), error: `http ${res.status}` };
   } catch (err) {
-    const timeout = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+    // By name, not instanceof: fetch's DOMException need not share this realm's Error.
+    const name = (err as { name?: unknown } | undefined)?.name;
+    const timeout = name === 'TimeoutError' || name === 'AbortError';
     return { status: 'down', latencyMs: latency(), error: timeout ? 'timeout' : 'unreachable' };
   }
 }

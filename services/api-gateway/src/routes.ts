@@ -69,6 +69,8 @@ export const PUBLIC_ROUTES: readonly PathRule[] = [
   { method: 'POST', path: '/api/v1/auth/login' },
   { method: 'POST', path: '/api/v1/auth/pin-login' },
   { method: 'POST', path: '/api/v1/auth/refresh' },
+  // Logout revokes by refresh token; a terminal whose access token expired must still be able to.
+  { method: 'POST', path: '/api/v1/auth/logout' },
   { method: 'POST', path: '/api/v1/auth/password-reset' },
   { method: 'POST', path: '/api/v1/auth/password-reset/confirm' },
   // Client credentials: services exchange their id and secret for a short-lived token here.

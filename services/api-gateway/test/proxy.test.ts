@@ -10,8 +10,6 @@ import { ROUTES, UPSTREAM_NAMES, type UpstreamName } from '../src/routes';
 import { signToken, startJwksServer, type JwksServer } from '../../../scripts/test/test-keys';
 import { buildGateway, silentLogger, startBlackhole, startUpstream, testRedis, type Echo, type FakeUpstream } from './helpers';
 
-// The real verifier runs here; see joseForJest for why jose is swapped for node:crypto.
-jest.mock('jose', () => jest.requireActual('../../../scripts/test/test-keys').joseForJest);
 
 const MiB = 1024 * 1024;
 

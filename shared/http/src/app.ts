@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   urlencoded?: boolean;
   /** Skip the JSON parser (the gateway streams bodies through untouched). */
   rawBody?: boolean;
+  /** Replaces the plain liveness /health (the gateway reports every service there). */
+  health?: RequestHandler;
 }
 
 export interface ServiceApp {
@@ -85,9 +87,13 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     if (options.urlencoded) app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   }
 
-  app.get('/health', (_req, res) => {
-    res.json({ status: 'ok', service: name, uptimeSeconds: Math.round(process.uptime()) });
-  });
+  app.get(
+    '/health',
+    options.health ??
+      ((_req, res) => {
+        res.json({ status: 'ok', service: name, uptimeSeconds: Math.round(process.uptime()) });
+      }),
+  );
   app.get('/ready', async (_req, res) => {
     if (draining) return sendProblem(res, new ProblemError(503, 'draining', 'Service Unavailable', `${name} is shutting down`));
     const checks: Record<string, string> = {};
