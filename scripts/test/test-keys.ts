@@ -1,6 +1,6 @@
 // Test support: ES256 signing keys, a JWKS server and a token forger, so suites can mint the tokens
 // auth-service would issue (and the bad ones an attacker would try) without running auth-service.
-import { createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, randomUUID, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
