@@ -40,7 +40,7 @@ export interface EventConsumerOptions {
   logger?: Logger;
 }
 
-export type Outcome = 'handled' | 'duplicate' | 'ignored' | 'failed' | 'retry' | 'dead-lettered';
+export type ConsumeOutcome = 'handled' | 'duplicate' | 'ignored' | 'failed' | 'retry' | 'dead-lettered';
 
 type Entry = [id: string, fields: string[] | null];
 type ReadReply = [stream: string, entries: Entry[]][] | null;
@@ -206,7 +206,7 @@ export class EventConsumer {
     return n;
   }
 
-  async handleEntry(stream: string, id: string, fields: string[] | null): Promise<Outcome> {
+  async handleEntry(stream: string, id: string, fields: string[] | null): Promise<ConsumeOutcome> {
     // A pending entry whose message was trimmed from the stream: nothing left to handle.
     if (!fields) {
       await this.ack(stream, id);
@@ -258,7 +258,7 @@ export class EventConsumer {
     return handled ? 'handled' : 'duplicate';
   }
 
-  private async onFailure(stream: string, id: string, raw: string, err: unknown, log: Logger): Promise<Outcome> {
+  private async onFailure(stream: string, id: string, raw: string, err: unknown, log: Logger): Promise<ConsumeOutcome> {
     if (isTransientError(err)) {
       log.warn('event handler hit an outage; will retry', errorInfo(err));
       return 'retry';

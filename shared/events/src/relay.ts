@@ -16,6 +16,8 @@ export interface OutboxRelayOptions {
   service: string;
   streamPrefix?: string;
   pollIntervalMs?: number;
+  /** Pause after a failed batch, so an outage is not retried (and logged) at the poll rate. */
+  retryDelayMs?: number;
   batchSize?: number;
   /** Approximate stream length cap (XADD MAXLEN ~). */
   maxLen?: number;
@@ -54,6 +56,7 @@ export class OutboxRelay {
       {
         streamPrefix: DEFAULT_STREAM_PREFIX,
         pollIntervalMs: 100,
+        retryDelayMs: 1_000,
         batchSize: 100,
         maxLen: 1_000_000,
         publishTimeoutMs: 5_000,
@@ -85,19 +88,20 @@ export class OutboxRelay {
 
   private async run(): Promise<void> {
     while (this.running) {
-      let published = 0;
+      let delay = this.opts.pollIntervalMs;
       try {
-        published = await this.publishPending();
+        // A full batch means more rows are probably waiting.
+        if ((await this.publishPending()) === this.opts.batchSize) delay = 0;
         if (Date.now() - this.lastPruneAt >= this.opts.pruneIntervalMs) {
           this.lastPruneAt = Date.now();
           await this.prune();
         }
       } catch (err) {
-        // Rows stay unpublished and are retried on the next tick.
+        // Rows stay unpublished and are retried on a later tick.
         this.logger.error('outbox relay batch failed', { stream: this.stream, ...errorInfo(err) });
+        delay = this.opts.retryDelayMs;
       }
-      // A full batch means more rows are probably waiting.
-      if (this.running && published < this.opts.batchSize) await this.sleeper.sleep(this.opts.pollIntervalMs);
+      if (this.running && delay > 0) await this.sleeper.sleep(delay);
     }
   }
 
