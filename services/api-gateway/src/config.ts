@@ -71,3 +71,6 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     JWKS_URL: raw.JWKS_URL ?? `${raw.AUTH_SERVICE_URL}/.well-known/jwks.json`,
   };
 }
+
+/** Uniform name so deployment tests can find every service's schema. */
+export { gatewayConfigSchema as configSchema };

@@ -63,3 +63,6 @@ export const authConfigSchema = z.object({
 });
 
 export type AuthConfig = z.infer<typeof authConfigSchema>;
+
+/** Uniform name so deployment tests can find every service's schema. */
+export { authConfigSchema as configSchema };
