@@ -7,6 +7,7 @@ import { insertTenant } from './data/tenant-repository';
 import { insertStore } from './data/store-repository';
 import { insertUser } from './data/user-repository';
 import { SCHEMA } from './deps';
+import { storeSnapshot } from './data/rows';
 
 /** Demo logins for a local `npm start`; never created in production unless asked for. */
 export const DEMO = {
@@ -46,7 +47,7 @@ export async function seed(ctx: SeedContext, databaseUrl: string): Promise<SeedC
       const cashier = await insertUser(db, tenantId, { email: DEMO.cashier, name: 'Casey Cashier', role: 'cashier', storeIds: [main.id], passwordHash, pinHash });
       await writeEvent(db, { schema: SCHEMA, type: EVENTS.tenantRegistered, tenantId, data: { tenantId, name: 'Demo Retail Co.', ownerId: owner.id, storeId: main.id } });
       for (const s of [main, mall]) {
-        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: { storeId: s.id, name: s.name, currency: s.currency, timezone: s.timezone } });
+        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: storeSnapshot(s) });
       }
       return { ...ctx, tenantId, storeIds: [main.id, mall.id], users: { owner: owner.id, manager: manager.id, cashier: cashier.id }, created: true };
     });

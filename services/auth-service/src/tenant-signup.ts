@@ -8,7 +8,7 @@ import type { SessionIssuer } from './sessions';
 import { insertTenant } from './data/tenant-repository';
 import { insertStore } from './data/store-repository';
 import { insertUser } from './data/user-repository';
-import { storeView, tenantView } from './data/rows';
+import { storeSnapshot, storeView, tenantView } from './data/rows';
 
 export interface TenantSignup {
   tenantName: string;
@@ -35,7 +35,7 @@ export async function createTenantWithOwner(db: Queryable, tenantId: string, s: 
   // Self-registration always makes an owner: roles are assigned by the server only.
   const user = await insertUser(db, tenantId, { email: s.email, name: s.name, role: 'owner', storeIds: [store.id], passwordHash: s.passwordHash, pinHash: null });
   await writeEvent(db, { schema: SCHEMA, type: EVENTS.tenantRegistered, tenantId, data: { tenantId, name: tenant.name, ownerId: user.id, storeId: store.id } });
-  await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: { storeId: store.id, name: store.name, currency: store.currency, timezone: store.timezone } });
+  await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: storeSnapshot(store) });
   return { tenant, store, user };
 }
 

@@ -136,7 +136,7 @@ describe('auth-service: OAuth2 login (passport-oauth2 against a local provider)'
       const events = await svc.admin.query("SELECT type, envelope->'data' AS data FROM auth.outbox WHERE tenant_id = $1 ORDER BY seq", [res.body.tenant.id]);
       expect(events.rows).toEqual([
         { type: 'tenant.registered', data: { tenantId: res.body.tenant.id, name: "Ada Lovelace's business", ownerId: res.body.user.id, storeId: res.body.store.id } },
-        { type: 'store.created', data: { storeId: res.body.store.id, name: 'Main store', currency: 'USD', timezone: 'UTC' } },
+        { type: 'store.created', data: { storeId: res.body.store.id, name: 'Main store', currency: 'USD', timezone: 'UTC', taxInclusive: false, allowNegativeStock: false, active: true, version: 1 } },
       ]);
 
       // The next OAuth login finds that owner instead of creating another tenant; a password login cannot.

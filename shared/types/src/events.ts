@@ -36,6 +36,30 @@ export const EventEnvelopeSchema = z.object({
 export type EventEnvelope<D = Record<string, unknown>> = Omit<z.infer<typeof EventEnvelopeSchema>, 'data'> & { data: D };
 
 const uuid = z.string().uuid();
+const money = z.object({ amount: z.number().int(), currency: z.string() });
+
+export const StoreSnapshot = z.object({
+  storeId: uuid,
+  name: z.string(),
+  currency: z.string(),
+  timezone: z.string(),
+  taxInclusive: z.boolean(),
+  allowNegativeStock: z.boolean(),
+  active: z.boolean(),
+  version: z.number().int(),
+});
+
+export const ProductSnapshot = z.object({
+  productId: uuid,
+  sku: z.string(),
+  name: z.string(),
+  barcodes: z.array(z.string()),
+  price: money,
+  taxRateBps: z.number().int(),
+  categoryId: uuid.nullable(),
+  active: z.boolean(),
+  version: z.number().int(),
+});
 
 /** One schema per event type; producers validate before writing to the outbox. */
 export const EventDataSchemas = {
@@ -60,6 +84,24 @@ export const EventDataSchemas = {
     resetToken: z.string(),
     expiresAt: z.string(),
   }),
-  [EVENTS.storeCreated]: z.object({ storeId: uuid, name: z.string(), currency: z.string(), timezone: z.string() }),
-  [EVENTS.storeUpdated]: z.object({ storeId: uuid, changes: z.array(z.string()) }),
+  // Store events carry the whole store so consumers keep a projection without calling back.
+  [EVENTS.storeCreated]: StoreSnapshot,
+  [EVENTS.storeUpdated]: StoreSnapshot,
+  [EVENTS.productCreated]: ProductSnapshot,
+  [EVENTS.productUpdated]: ProductSnapshot,
+  [EVENTS.productDeleted]: z.object({ productId: uuid, sku: z.string() }),
+  [EVENTS.stockChanged]: z.object({
+    storeId: uuid,
+    kind: z.string(),
+    reference: z.object({ type: z.string(), id: z.string() }).nullable(),
+    changes: z.array(z.object({ productId: uuid, delta: z.number().int(), onHand: z.number().int() })),
+  }),
+  [EVENTS.stockLow]: z.object({
+    storeId: uuid,
+    productId: uuid,
+    sku: z.string(),
+    name: z.string(),
+    onHand: z.number().int(),
+    reorderPoint: z.number().int(),
+  }),
 } as const;

@@ -80,3 +80,15 @@ export const userView = (u: UserRow) => ({
   createdAt: u.created_at.toISOString(),
   updatedAt: u.updated_at.toISOString(),
 });
+
+/** The data of store.created / store.updated events: the whole store, so consumers need no callback. */
+export const storeSnapshot = (s: StoreRow) => ({
+  storeId: s.id,
+  name: s.name,
+  currency: s.currency,
+  timezone: s.timezone,
+  taxInclusive: s.tax_inclusive,
+  allowNegativeStock: s.allow_negative_stock,
+  active: s.active,
+  version: s.version,
+});

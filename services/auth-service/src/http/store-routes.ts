@@ -6,7 +6,7 @@ import { forbidden, notFound, versionConflict } from '@pos/utils';
 import type { AuthDeps } from '../deps';
 import { SCHEMA } from '../deps';
 import { findStore, insertStore, listStores, updateStore } from '../data/store-repository';
-import { storeView } from '../data/rows';
+import { storeSnapshot, storeView } from '../data/rows';
 import { CreateStoreBody, IdParams, StoreList, StoreListQuery, StoreSchema, UpdateStoreBody } from './schemas';
 
 const tags = ['stores'];
@@ -25,7 +25,7 @@ export function storeRoutes(table: RouteTable, deps: AuthDeps): void {
     handler: ({ body, auth }) =>
       withTenant(pool, auth.tenantId, async (db) => {
         const store = await insertStore(db, auth.tenantId, body);
-        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId: auth.tenantId, data: { storeId: store.id, name: store.name, currency: store.currency, timezone: store.timezone } });
+        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId: auth.tenantId, data: storeSnapshot(store) });
         return storeView(store);
       }),
   });
@@ -84,7 +84,7 @@ export function storeRoutes(table: RouteTable, deps: AuthDeps): void {
         const { version, ...changes } = body;
         const updated = await updateStore(db, auth.tenantId, store.id, version, changes);
         if (!updated) throw versionConflict(store.version);
-        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeUpdated, tenantId: auth.tenantId, data: { storeId: store.id, changes: Object.keys(changes) } });
+        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeUpdated, tenantId: auth.tenantId, data: storeSnapshot(updated) });
         return storeView(updated);
       }),
   });
@@ -104,7 +104,7 @@ export function storeRoutes(table: RouteTable, deps: AuthDeps): void {
         if (!store.active) return;
         const updated = await updateStore(db, auth.tenantId, store.id, store.version, { active: false });
         if (!updated) throw versionConflict(store.version);
-        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeUpdated, tenantId: auth.tenantId, data: { storeId: store.id, changes: ['active'] } });
+        await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeUpdated, tenantId: auth.tenantId, data: storeSnapshot(updated) });
       });
       res.status(204).end();
     },
