@@ -7,7 +7,7 @@ import { mountApiDocs } from './docs';
 import { healthHandler } from './health';
 import { createUpstreamProxy, declaredBodyLimit, type UpstreamProxy } from './proxy';
 import { createRateLimiters } from './rate-limit';
-import { ROUTES, UPSTREAM_NAMES, isPublicRoute, routePattern, upstreamUrl, type UpstreamName } from './routes';
+import { ROUTES, UPSTREAM_NAMES, bodyLimitFor, isPublicRoute, routePattern, upstreamUrl, type UpstreamName } from './routes';
 
 export interface GatewayDeps {
   config: GatewayConfig;
@@ -41,7 +41,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
         target: upstreamUrl(config, service),
         timeoutMs: config.UPSTREAM_TIMEOUT_MS,
         connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-        maxBodyBytes: config.MAX_BODY_BYTES,
+        maxBodyBytes: bodyLimitFor(config),
         logger,
       }),
     ]),
@@ -51,7 +51,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   // forwarded untouched and every service verifies it again (POS-DESIGN §4).
   const requireToken = authenticate(verifier);
   const tokenUnlessPublic: RequestHandler = (req, res, next) => (isPublicRoute(req.method, req.path) ? next() : requireToken(req, res, next));
-  const bodyLimit = declaredBodyLimit(config.MAX_BODY_BYTES);
+  const bodyLimit = declaredBodyLimit(bodyLimitFor(config));
 
   const service = createServiceApp({
     name: 'api-gateway',

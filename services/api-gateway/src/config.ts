@@ -47,6 +47,8 @@ export const gatewayConfigSchema = z
     UPSTREAM_CONNECT_TIMEOUT_MS: positiveInt.default(1_000),
     /** Largest request body the gateway forwards (Content-Length or counted while streaming). */
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
+    /** Limit for the catalog import (up to 10,000 rows of CSV or JSON). */
+    IMPORT_MAX_BODY_BYTES: positiveInt.default(10_485_760),
   })
   .superRefine(
     (config, ctx) => {

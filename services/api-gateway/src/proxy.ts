@@ -15,7 +15,7 @@ export interface UpstreamProxyOptions {
   /** Time to open a new connection before the service counts as down (503). */
   connectTimeoutMs: number;
   /** Bytes of request body forwarded at most; beyond that the request ends with 413. */
-  maxBodyBytes: number;
+  maxBodyBytes: BodyLimit;
   logger: Logger;
 }
 
@@ -27,6 +27,9 @@ export interface UpstreamProxy {
 
 /** Errors that mean "nobody answered on that address": the service is down or restarting. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ETIMEDOUT']);
+
+/** The largest body accepted for a request path. */
+export type BodyLimit = (path: string) => number;
 
 export const payloadTooLarge = (maxBodyBytes: number) =>
   new ProblemError(413, 'payload_too_large', 'Content Too Large', `The request body is larger than ${maxBodyBytes} bytes`);
@@ -43,10 +46,11 @@ const badGateway = (service: UpstreamName) =>
   new ProblemError(502, 'bad_gateway', 'Bad Gateway', `${service} sent an answer the gateway could not relay`, undefined, undefined, { service });
 
 /** Refuses a declared Content-Length above the limit before anything is read or forwarded. */
-export function declaredBodyLimit(maxBodyBytes: number): RequestHandler {
+export function declaredBodyLimit(maxBodyBytes: BodyLimit): RequestHandler {
   return (req, res, next) => {
     const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBodyBytes) return sendProblem(res, payloadTooLarge(maxBodyBytes));
+    const limit = maxBodyBytes(req.path);
+    if (declared > limit) return sendProblem(res, payloadTooLarge(limit));
     next();
   };
 }
@@ -106,9 +110,10 @@ export function createUpstreamProxy(options: UpstreamProxyOptions): UpstreamProx
         // Registered before http-proxy pipes the request, so every chunk is counted: a body sent
         // without Content-Length (chunked) is held to the same limit while it streams.
         let seen = 0;
+        const limit = maxBodyBytes((req as Request).path);
         req.on('data', (chunk: Buffer) => {
           seen += chunk.length;
-          if (seen > maxBodyBytes) fail(req, res, state, payloadTooLarge(maxBodyBytes));
+          if (seen > limit) fail(req, res, state, payloadTooLarge(limit));
         });
       },
       proxyReq: (proxyReq, req) => {

@@ -109,3 +109,16 @@ function matchesAny(rules: readonly PathRule[], method: string, path: string): b
 
 export const isPublicRoute = (method: string, path: string) => matchesAny(PUBLIC_ROUTES, method, path);
 export const isLoginRoute = (method: string, path: string) => matchesAny(LOGIN_ROUTES, method, path);
+
+/** Paths whose bodies may exceed MAX_BODY_BYTES, with the config variable of their own limit. */
+export const LARGE_BODY_PATHS: Readonly<Record<string, 'IMPORT_MAX_BODY_BYTES'>> = {
+  // Up to 10,000 catalog rows in one all-or-nothing import.
+  '/api/v1/products/import': 'IMPORT_MAX_BODY_BYTES',
+};
+
+export function bodyLimitFor(config: GatewayConfig): (path: string) => number {
+  return (path) => {
+    const large = LARGE_BODY_PATHS[path.replace(/\/+$/, '').toLowerCase()];
+    return large ? config[large] : config.MAX_BODY_BYTES;
+  };
+}

@@ -136,6 +136,13 @@ describe('api-gateway proxying', () => {
       expect(upstreams['inventory-service'].arrived).toBe(before);
     });
 
+    it('when a 3 MB catalog import is sent, then it reaches inventory-service whole (the import has its own, larger limit)', async () => {
+      const body = Buffer.alloc(3 * MiB, 'a');
+      const res = await request(gateway.app).post('/api/v1/products/import').set('Authorization', bearer).set('Content-Type', 'text/csv').send(body);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ service: 'inventory-service', bodyLength: body.length });
+    });
+
     it('when a 2 MB body is sent, then 413 problem+json', async () => {
       const res = await request(gateway.app).post('/api/v1/transactions').set('Authorization', bearer).set('Content-Type', 'application/octet-stream').send(Buffer.alloc(2 * MiB));
       expect(res.status).toBe(413);

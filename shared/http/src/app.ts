@@ -27,6 +27,8 @@ export interface ServiceAppOptions {
   urlencoded?: boolean;
   /** Skip the JSON parser (the gateway streams bodies through untouched). */
   rawBody?: boolean;
+  /** Paths whose routes parse their own body (e.g. a large import with its own limit). */
+  ownBodyPaths?: string[];
   /** Replaces the plain liveness /health (the gateway reports every service there). */
   health?: RequestHandler;
 }
@@ -83,7 +85,9 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     }),
   );
   if (!options.rawBody) {
-    app.use(express.json({ limit: bodyLimit, strict: true, type: ['application/json', 'application/*+json'] }));
+    const ownBody = new Set(options.ownBodyPaths ?? []);
+    const json = express.json({ limit: bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
+    app.use((req, res, next) => (ownBody.has(req.path) ? next() : json(req, res, next)));
     if (options.urlencoded) app.use(express.urlencoded({ extended: false, limit: '16kb' }));
   }
 

@@ -51,6 +51,25 @@ export function secret(devValue: string, minLength = 16) {
     });
 }
 
+/**
+ * A non-secret setting (a URL, usually) that has a local default for development and tests but
+ * must be given explicitly in production.
+ */
+export function requiredInProduction(devValue: string) {
+  return z
+    .string()
+    .min(1)
+    .optional()
+    .transform((value, ctx) => {
+      if (value) return value;
+      if (process.env.NODE_ENV === 'production') {
+        ctx.addIssue({ code: 'custom', message: 'is required in production' });
+        return z.NEVER;
+      }
+      return devValue;
+    });
+}
+
 /** A boolean env var: "true"/"1"/"yes" and "false"/"0"/"no". */
 export function envBool(defaultValue: boolean) {
   return z

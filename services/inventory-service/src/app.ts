@@ -1,0 +1,26 @@
+import { createServiceApp, type ServiceApp } from '@pos/http';
+import { pingDatabase } from '@pos/database';
+import type { InventoryDeps } from './deps';
+import { IMPORT_PATH, productRoutes } from './http/product-routes';
+import { categoryRoutes } from './http/category-routes';
+import { stockRoutes } from './http/stock-routes';
+
+export function createApp(deps: InventoryDeps): ServiceApp {
+  return createServiceApp({
+    name: 'inventory-service',
+    logger: deps.logger,
+    corsOrigins: deps.config.CORS_ORIGINS,
+    verifier: deps.verifier,
+    // The catalog import takes up to 10,000 rows and parses its own (larger) body.
+    ownBodyPaths: [IMPORT_PATH],
+    readinessChecks: {
+      postgres: () => pingDatabase(deps.pool),
+      redis: () => deps.redis.ping(),
+    },
+    routes: ({ table }) => {
+      productRoutes(table, deps);
+      categoryRoutes(table, deps);
+      stockRoutes(table, deps);
+    },
+  });
+}
