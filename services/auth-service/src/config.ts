@@ -1,24 +1,14 @@
 import { z } from '@pos/types';
-import { commaList, envBool, logLevel, nodeEnv, secret } from '@pos/utils';
-
-const production = () => process.env.NODE_ENV === 'production';
-const devDefault = (value: string) => z.string().min(1).optional().transform((v, ctx) => {
-  if (v) return v;
-  if (production()) {
-    ctx.addIssue({ code: 'custom', message: 'is required in production' });
-    return z.NEVER;
-  }
-  return value;
-});
+import { commaList, envBool, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
 
 /** Every variable auth-service reads; .env.example documents each one. */
 export const authConfigSchema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
   PORT: z.coerce.number().int().min(0).max(65535).default(3001),
-  DATABASE_URL: devDefault('postgres://pos_app@127.0.0.1:5432/pos'),
-  WORKER_DATABASE_URL: devDefault('postgres://pos_worker@127.0.0.1:5432/pos'),
-  REDIS_URL: devDefault('redis://127.0.0.1:6379'),
+  DATABASE_URL: requiredInProduction('postgres://pos_app@127.0.0.1:5432/pos'),
+  WORKER_DATABASE_URL: requiredInProduction('postgres://pos_worker@127.0.0.1:5432/pos'),
+  REDIS_URL: requiredInProduction('redis://127.0.0.1:6379'),
   CORS_ORIGINS: commaList,
   JWT_ISSUER: z.string().min(1).default('cloud-pos-auth'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).max(900).default(900),
