@@ -7,7 +7,7 @@ import { insertTenant } from './data/tenant-repository';
 import { insertStore } from './data/store-repository';
 import { insertUser } from './data/user-repository';
 import { SCHEMA } from './deps';
-import { storeSnapshot } from './data/rows';
+import { storeSnapshot, type StoreRow } from './data/rows';
 
 /** Demo logins for a local `npm start`; never created in production unless asked for. */
 export const DEMO = {
@@ -21,6 +21,8 @@ export const DEMO = {
 export interface SeedContext {
   tenantId?: string;
   storeIds?: string[];
+  /** The demo stores as their store events describe them (other services project them). */
+  stores?: ReturnType<typeof storeSnapshot>[];
   users?: Record<string, string>;
   created: boolean;
 }
@@ -32,8 +34,8 @@ export async function seed(ctx: SeedContext, databaseUrl: string): Promise<SeedC
     const lookup = await pool.query('SELECT * FROM auth.find_login($1)', [DEMO.owner]);
     if (lookup.rows[0]) {
       const tenantId = lookup.rows[0].tenant_id as string;
-      const stores = await withTenant(pool, tenantId, (db) => db.query<{ id: string }>('SELECT id FROM auth.stores ORDER BY created_at, id'));
-      return { ...ctx, tenantId, storeIds: stores.rows.map((r) => r.id), created: false };
+      const stores = await withTenant(pool, tenantId, (db) => db.query<StoreRow>('SELECT * FROM auth.stores ORDER BY created_at, id'));
+      return { ...ctx, tenantId, storeIds: stores.rows.map((r) => r.id), stores: stores.rows.map(storeSnapshot), created: false };
     }
     const hasher = createPasswordHasher(19456);
     const [passwordHash, pinHash] = await Promise.all([hasher.hash(DEMO.password), hasher.hash(DEMO.cashierPin)]);
@@ -49,7 +51,7 @@ export async function seed(ctx: SeedContext, databaseUrl: string): Promise<SeedC
       for (const s of [main, mall]) {
         await writeEvent(db, { schema: SCHEMA, type: EVENTS.storeCreated, tenantId, data: storeSnapshot(s) });
       }
-      return { ...ctx, tenantId, storeIds: [main.id, mall.id], users: { owner: owner.id, manager: manager.id, cashier: cashier.id }, created: true };
+      return { ...ctx, tenantId, storeIds: [main.id, mall.id], stores: [main, mall].map(storeSnapshot), users: { owner: owner.id, manager: manager.id, cashier: cashier.id }, created: true };
     });
   } finally {
     await pool.end();
