@@ -1,7 +1,13 @@
 /** Keys whose values never reach a log line or an audit record. */
 const SECRET_KEY = /pass(word)?|secret|token|authori[sz]ation|cookie|^pin$|pin_?hash|cvv|cvc|card_?number|^pan$|private_?key|api_?key|signature/i;
 
-const CARD_CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
+// 13-19 digits, contiguous or in groups of 4 (Amex 4-6-5) separated by single spaces or dashes.
+const CARD_CANDIDATE = /\b(?:\d{13,19}|\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,3})?|\d{4}[ -]\d{6}[ -]\d{5})\b/g;
+
+/** Major card brands start with 2-6 (Mastercard 2-series, Amex, Visa, Mastercard, Discover/UnionPay). */
+function looksLikeCard(digits: string): boolean {
+  return /^[2-6]/.test(digits) && digits.length >= 13 && digits.length <= 19 && luhnValid(digits);
+}
 
 export function luhnValid(digits: string): boolean {
   let sum = 0;
@@ -18,10 +24,10 @@ export function luhnValid(digits: string): boolean {
   return digits.length >= 13 && sum % 10 === 0;
 }
 
-/** True when the text holds something that looks like a payment card number (13–19 digits passing Luhn). */
+/** True when the text holds something that looks like a payment card number (13–19 digits of a major brand, passing Luhn). */
 export function containsCardNumber(text: string): boolean {
   for (const match of text.matchAll(CARD_CANDIDATE)) {
-    if (luhnValid(match[0].replace(/[ -]/g, ''))) return true;
+    if (looksLikeCard(match[0].replace(/[ -]/g, ''))) return true;
   }
   return false;
 }
@@ -30,7 +36,7 @@ export function containsCardNumber(text: string): boolean {
 export function maskCardNumbers(text: string): string {
   return text.replace(CARD_CANDIDATE, (match) => {
     const digits = match.replace(/[ -]/g, '');
-    return luhnValid(digits) ? `[card ****${digits.slice(-4)}]` : match;
+    return looksLikeCard(digits) ? `[card ****${digits.slice(-4)}]` : match;
   });
 }
 

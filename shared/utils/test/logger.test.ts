@@ -43,6 +43,9 @@ describe('card number detection', () => {
     expect(containsCardNumber('order 1234567890123')).toBe(false);
     expect(containsCardNumber('pan 4242-4242-4242-4242')).toBe(true);
     expect(maskCardNumbers('x 4242424242424242 y')).toBe('x [card ****4242] y');
+    expect(maskCardNumbers('amex 3782 822463 10005')).toBe('amex [card ****0005]');
+    // Stream ids and millisecond timestamps are not cards, even when their digits pass Luhn.
+    expect(maskCardNumbers('message 1795686674428-1 at 1795686674428')).toBe('message 1795686674428-1 at 1795686674428');
   });
 
   it('when an object is redacted, then secret-named keys are hidden at any depth and the input is untouched', () => {
