@@ -18,6 +18,8 @@ CREATE TABLE stores (
   tenant_id            uuid        NOT NULL,
   name                 text        NOT NULL,
   currency             char(3)     NOT NULL,
+  timezone             text        NOT NULL,
+  tax_inclusive        boolean     NOT NULL,
   allow_negative_stock boolean     NOT NULL,
   active               boolean     NOT NULL,
   source_version       integer     NOT NULL,

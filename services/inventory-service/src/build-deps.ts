@@ -5,7 +5,8 @@ import { createLogger, type Logger } from '@pos/utils';
 import { jwksUrl, type InventoryConfig } from './config';
 import type { InventoryDeps } from './deps';
 import { LookupCache } from './lookup-cache';
-import { StoreDirectory } from './store-directory';
+import { SCHEMA } from './stock-ledger';
+import { StoreDirectory } from '@pos/stores';
 
 export interface BuiltDeps extends InventoryDeps {
   /** Dedicated connection for cache invalidations (a subscribed connection can do nothing else). */
@@ -27,7 +28,7 @@ export async function buildDeps(config: InventoryConfig, logger: Logger = create
     subscriber,
     cache,
     verifier: createTokenVerifier({ issuer: config.JWT_ISSUER, jwksUrl: jwksUrl(config) }),
-    stores: new StoreDirectory(pool, config.AUTH_SERVICE_URL.replace(/\/+$/, '')),
+    stores: new StoreDirectory(pool, SCHEMA, config.AUTH_SERVICE_URL),
   };
 }
 

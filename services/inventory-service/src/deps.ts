@@ -4,7 +4,7 @@ import type { TokenVerifier } from '@pos/http';
 import type { Logger } from '@pos/utils';
 import type { InventoryConfig } from './config';
 import type { LookupCache } from './lookup-cache';
-import type { StoreDirectory } from './store-directory';
+import type { StoreDirectory } from '@pos/stores';
 
 export interface InventoryDeps {
   config: InventoryConfig;

@@ -7,7 +7,7 @@ import { configSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
 import { SCHEMA } from './stock-ledger';
-import { storeEventHandlers } from './events/store-events';
+import { storeEventHandlers } from '@pos/stores';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   for (const r of [relayRedis, consumerRedis]) r.on('error', () => undefined);
   const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: 'inventory-service', logger, registry: service.metrics });
-  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'inventory-service', streams: ['auth-service'], handlers: storeEventHandlers, logger });
+  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'inventory-service', streams: ['auth-service'], handlers: storeEventHandlers(SCHEMA), logger });
   relay.start();
   await consumer.start();
 

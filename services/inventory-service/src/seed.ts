@@ -1,7 +1,7 @@
 import { createPool, withTenant } from '@pos/database';
-import { upsertStore, type StoreSnapshotInput } from './data/store-repository';
+import { upsertStore, type StoreSnapshotInput } from '@pos/stores';
 import { findProductBySku, insertProduct } from './data/product-repository';
-import { recordMovements } from './stock-ledger';
+import { SCHEMA, recordMovements } from './stock-ledger';
 
 interface SeedContext {
   tenantId?: string;
@@ -27,7 +27,7 @@ export async function seed(ctx: SeedContext, databaseUrl: string): Promise<SeedC
   const pool = createPool({ connectionString: databaseUrl, max: 2 });
   try {
     await withTenant(pool, tenantId, async (db) => {
-      for (const store of ctx.stores!) await upsertStore(db, tenantId, store);
+      for (const store of ctx.stores!) await upsertStore(db, SCHEMA, tenantId, store);
       for (const p of DEMO_PRODUCTS) {
         if (await findProductBySku(db, tenantId, p.sku)) continue;
         const product = await insertProduct(db, tenantId, { sku: p.sku, name: p.name, barcodes: [p.barcode], price: { amount: p.price, currency: 'USD' }, taxRateBps: p.taxRateBps });

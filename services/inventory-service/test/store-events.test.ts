@@ -3,7 +3,7 @@ import request from 'supertest';
 import { Redis } from 'ioredis';
 import { createPool, type Pool } from '@pos/database';
 import { EventConsumer, OutboxRelay } from '@pos/events';
-import { storeEventHandlers } from '../src/events/store-events';
+import { storeEventHandlers } from '@pos/stores';
 import { bearer, createProduct, createShop, startAuthServer, startInventory, type AuthServer, type InventoryUnderTest, type Shop } from './helpers';
 
 // auth-service publishes store events; inventory keeps its projection of the negative-stock policy from them.
@@ -24,7 +24,7 @@ describe('inventory-service store projection from auth-service events', () => {
     worker = createPool({ connectionString: process.env.WORKER_DATABASE_URL!, max: 2 });
     redis.push(new Redis(process.env.REDIS_URL!), new Redis(process.env.REDIS_URL!, { maxRetriesPerRequest: null }));
     relay = new OutboxRelay({ pool: worker, redis: redis[0]!, schema: 'auth', service: 'auth-service', streamPrefix: prefix, pollIntervalMs: 20 });
-    consumer = new EventConsumer({ redis: redis[1]!, pool: inv.deps.pool, schema: 'inventory', group: 'inventory-service', streams: ['auth-service'], streamPrefix: prefix, handlers: storeEventHandlers, blockMs: 100 });
+    consumer = new EventConsumer({ redis: redis[1]!, pool: inv.deps.pool, schema: 'inventory', group: 'inventory-service', streams: ['auth-service'], streamPrefix: prefix, handlers: storeEventHandlers('inventory'), blockMs: 100 });
     relay.start();
     await consumer.start();
   });
