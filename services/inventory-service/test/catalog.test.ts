@@ -96,6 +96,14 @@ describe('inventory-service catalog', () => {
     expect(bySku.body.data.map((p: { id: string }) => p.id)).toEqual([creme.id]);
   });
 
+  it('when a basket asks for its products by id, then exactly those come back; bad ids are named', async () => {
+    const [a, b] = [await createProduct(inv.app, shop.accessToken), await createProduct(inv.app, shop.accessToken)];
+    const res = await request(inv.app).get('/api/v1/products').query({ ids: `${a.id},${b.id}` }).set(bearer(shop.cashier.token)).expect(200);
+    expect(res.body.data.map((p: { id: string }) => p.id).sort()).toEqual([a.id, b.id].sort());
+    const bad = await request(inv.app).get('/api/v1/products').query({ ids: `${a.id},nope` }).set(bearer(shop.accessToken)).expect(400);
+    expect(bad.body.errors[0].path).toMatch(/^query\.ids/);
+  });
+
   it('when products are paged, then the cursor visits each once, and deleted or inactive ones are filtered', async () => {
     const tag = `page${Date.now().toString(36)}`;
     const ids = [];

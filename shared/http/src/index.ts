@@ -6,3 +6,4 @@ export * from './routes';
 export * from './server';
 export * from './openapi';
 export * from './idempotency';
+export * from './service-client';

@@ -115,6 +115,7 @@ export interface ProductSearch {
   q?: string;
   sku?: string;
   categoryId?: string;
+  ids?: string[];
   activeOnly?: boolean;
   limit: number;
   after?: { name: string; id: string };
@@ -130,9 +131,10 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
         AND ($4::uuid IS NULL OR p.category_id = $4)
         AND (NOT $5 OR p.active)
         AND ($6::text IS NULL OR (lower(p.name), p.id) > ($6, $7::uuid))
+        AND ($9::uuid[] IS NULL OR p.id = ANY($9))
       ORDER BY lower(p.name), p.id
       LIMIT $8`,
-    [tenantId, s.q ? escapeLike(s.q) : null, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit],
+    [tenantId, s.q ? escapeLike(s.q) : null, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, s.ids ?? null],
   );
   return rows;
 }

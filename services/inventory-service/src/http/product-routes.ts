@@ -88,7 +88,7 @@ export function productRoutes(table: RouteTable, deps: InventoryDeps): void {
     handler: async ({ query, auth }) => {
       const after = decodeCursor(query.cursor, ['name', 'id'] as const);
       const rows = await withTenant(pool, auth.tenantId, (db) =>
-        searchProducts(db, auth.tenantId, { q: query.q, sku: query.sku, categoryId: query.categoryId, activeOnly: query.active, limit: query.limit + 1, after }),
+        searchProducts(db, auth.tenantId, { q: query.q, sku: query.sku, categoryId: query.categoryId, ids: query.ids, activeOnly: query.active, limit: query.limit + 1, after }),
       );
       const page = rows.slice(0, query.limit);
       const last = page[page.length - 1];

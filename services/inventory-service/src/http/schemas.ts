@@ -65,6 +65,13 @@ export const ProductListQuery = ListQuerySchema.extend({
   sku: z.string().max(64).optional(),
   categoryId: Uuid.optional(),
   active: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  /** Comma-separated product ids (at most 100): fetch a basket's products in one call. */
+  ids: z
+    .string()
+    .max(3_800)
+    .transform((v) => v.split(',').filter(Boolean))
+    .pipe(z.array(Uuid).min(1).max(100))
+    .optional(),
 });
 
 export const LookupQuery = z
