@@ -59,3 +59,21 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   return value;
 }
+
+const CARD_FIELD = /^(cvv2?|cvc2?|csc|card_?number|pan|security_?code)$/i;
+
+/**
+ * Paths of a request body that carry card data: a card number in any string, or a field named like
+ * a card number or security code. Such a request is refused before anything is stored or logged.
+ */
+export function cardDataPaths(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return containsCardNumber(value) ? [path || 'body'] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => cardDataPaths(v, path ? `${path}.${i}` : String(i)));
+  if (value && typeof value === 'object') {
+    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
+      const p = path ? `${path}.${k}` : k;
+      return CARD_FIELD.test(k) ? [p] : cardDataPaths(v, p);
+    });
+  }
+  return [];
+}

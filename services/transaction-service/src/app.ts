@@ -1,0 +1,28 @@
+import { createServiceApp, type ServiceApp } from '@pos/http';
+import { pingDatabase } from '@pos/database';
+import type { TransactionDeps } from './deps';
+import { Checkout } from './checkout';
+import { Refunds } from './refunds';
+import { saleRoutes } from './http/sale-routes';
+import { refundRoutes } from './http/refund-routes';
+import { shiftRoutes } from './http/shift-routes';
+import { reportRoutes } from './http/report-routes';
+
+export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), refunds = new Refunds(deps)): ServiceApp {
+  return createServiceApp({
+    name: 'transaction-service',
+    logger: deps.logger,
+    corsOrigins: deps.config.CORS_ORIGINS,
+    verifier: deps.verifier,
+    readinessChecks: {
+      postgres: () => pingDatabase(deps.pool),
+      redis: () => deps.redis.ping(),
+    },
+    routes: ({ table }) => {
+      saleRoutes(table, deps, checkout);
+      refundRoutes(table, deps, refunds);
+      shiftRoutes(table, deps);
+      reportRoutes(table, deps);
+    },
+  });
+}

@@ -1,0 +1,374 @@
+import { randomUUID } from 'node:crypto';
+import { EVENTS, type z } from '@pos/types';
+import { withTenant } from '@pos/database';
+import { writeEvent } from '@pos/events';
+import { UpstreamUnavailableError, type AuthContext } from '@pos/http';
+import { ProblemError, badRequest, conflict, forbidden, serviceUnavailable } from '@pos/utils';
+import type { StoreRow } from '@pos/stores';
+import { SCHEMA, type TransactionDeps } from './deps';
+import { businessDate } from './domain/business-date';
+import { priceSale } from './domain/pricing';
+import { planTenders } from './domain/tenders';
+import { findOpenShift } from './data/shift-repository';
+import {
+  completeSale,
+  extendLease,
+  findSale,
+  findSaleByKey,
+  insertLines,
+  insertSale,
+  insertTenders,
+  nextReceiptNumber,
+  renewLease,
+  saleView,
+  setSaleStatus,
+  setTenderOutcome,
+  type FullSale,
+  type SaleView,
+} from './data/sale-repository';
+import type { CreateSaleBody } from './http/schemas';
+
+type SaleInput = z.infer<typeof CreateSaleBody>;
+
+interface CatalogProduct {
+  id: string;
+  sku: string;
+  name: string;
+  price: { amount: number; currency: string };
+  taxRateBps: number;
+  active: boolean;
+}
+
+/** Failures a retry with the same key may run again (nothing was decided by the customer's bank or the stock). */
+const RETRYABLE = new Set(['inventory_unavailable', 'payment_unavailable']);
+
+export interface SaleOutcome {
+  status: number;
+  sale: SaleView;
+}
+
+/**
+ * The checkout saga (POS-DESIGN §5): create the sale pending -> reserve stock (idempotent by sale
+ * id) -> capture each tender (idempotent by `<saleId>:tender:<i>`, non-cash first) -> complete with
+ * sale.completed in the outbox. Any failure compensates by key: release the reservation and void
+ * every tender (both leave tombstones, so a late reserve or capture is refused), then the sale is
+ * `failed` with the reason. An outcome that is unknown (timeout, 5xx) is compensated the same way,
+ * which is safe precisely because of those tombstones.
+ */
+export class Checkout {
+  constructor(private readonly deps: TransactionDeps) {}
+
+  async start(auth: AuthContext, idempotencyKey: string, body: SaleInput): Promise<SaleOutcome> {
+    const { pool } = this.deps;
+    const existing = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
+    if (existing) {
+      if (existing.sale.status === 'failed' && RETRYABLE.has(existing.sale.failure_code ?? '')) {
+        await withTenant(pool, auth.tenantId, (db) =>
+          db.query("UPDATE sales.sales SET idempotency_key = idempotency_key || ':attempt:' || id WHERE tenant_id = $1 AND id = $2", [auth.tenantId, existing.sale.id]),
+        );
+      } else {
+        return this.resume(auth.tenantId, existing);
+      }
+    }
+
+    if (auth.role !== 'owner' && auth.role !== 'service' && !auth.stores.includes(body.storeId)) throw forbidden('You may not sell in this store', 'store_forbidden');
+    const store = await this.deps.stores.get(auth.tenantId, body.storeId, auth.token);
+    const shift = await withTenant(pool, auth.tenantId, (db) => findOpenShift(db, auth.tenantId, store.id, auth.userId));
+    if (!shift) throw conflict('Open a shift at this store before selling', 'no_open_shift');
+
+    const products = await this.loadProducts(auth.tenantId, body);
+    const draft = this.price(auth, store, body, products);
+    const saleId = randomUUID();
+    const now = new Date();
+    const inserted = await withTenant(pool, auth.tenantId, async (db) => {
+      const ok = await insertSale(db, {
+        id: saleId,
+        tenant_id: auth.tenantId,
+        store_id: store.id,
+        shift_id: shift.id,
+        cashier_id: auth.userId,
+        customer_id: body.customerId ?? null,
+        idempotency_key: idempotencyKey,
+        status: 'pending',
+        currency: store.currency,
+        tax_inclusive: store.tax_inclusive,
+        subtotal: draft.priced.subtotal,
+        discount_total: draft.priced.discountTotal,
+        tax_total: draft.priced.taxTotal,
+        total: draft.priced.total,
+        cash_applied: draft.plan.cashApplied,
+        change_due: draft.plan.changeDue,
+        discounts: body.discounts,
+        business_date: businessDate(now, store.timezone),
+        leaseSeconds: this.deps.config.SALE_LEASE_SECONDS,
+      });
+      if (!ok) return false;
+      await insertLines(
+        db,
+        auth.tenantId,
+        draft.priced.lines.map((l, i) => ({
+          id: randomUUID(),
+          sale_id: saleId,
+          line_no: i + 1,
+          product_id: body.lines[i]!.productId,
+          sku: products.get(body.lines[i]!.productId)!.sku,
+          name: products.get(body.lines[i]!.productId)!.name,
+          quantity: l.quantity,
+          unit_price: l.unitPrice,
+          catalog_price: products.get(body.lines[i]!.productId)!.price.amount,
+          price_override_by: body.lines[i]!.unitPrice ? auth.userId : null,
+          tax_rate_bps: l.taxRateBps,
+          line_discount: l.lineDiscount,
+          order_discount: l.orderDiscount,
+          tax: l.tax,
+          total: l.total,
+          discount_spec: body.lines[i]!.discount ?? null,
+        })),
+      );
+      await insertTenders(
+        db,
+        auth.tenantId,
+        draft.plan.tenders.map((t) => {
+          const input = body.tenders[t.index]!;
+          return {
+            id: randomUUID(),
+            sale_id: saleId,
+            tender_no: t.index + 1,
+            method: t.method,
+            tendered: t.tendered,
+            applied: t.applied,
+            payment_key: `${saleId}:tender:${t.index}`,
+            details: tenderDetails(input),
+          };
+        }),
+      );
+      return true;
+    });
+    if (!inserted) {
+      // Another request with this key won the race: answer with that sale.
+      const winner = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
+      return this.resume(auth.tenantId, winner!);
+    }
+    return this.drive(auth.tenantId, saleId, body);
+  }
+
+  private async loadProducts(tenantId: string, body: SaleInput): Promise<Map<string, CatalogProduct>> {
+    const ids = [...new Set(body.lines.map((l) => l.productId))];
+    const res = await this.deps.inventory
+      .call<{ data: CatalogProduct[] }>('GET', `/api/v1/products?limit=200&ids=${ids.join(',')}`, { tenantId, timeoutMs: this.deps.config.INVENTORY_CALL_TIMEOUT_MS })
+      .catch((err: unknown) => {
+        if (err instanceof UpstreamUnavailableError) throw serviceUnavailable('The catalog (inventory-service) is not available; try again', 'inventory_unavailable');
+        throw err;
+      });
+    if (res.status !== 200) throw serviceUnavailable('The catalog (inventory-service) did not answer', 'inventory_unavailable');
+    const products = new Map(res.body.data.map((p) => [p.id, p]));
+    const errors = body.lines.flatMap((l, i) => {
+      const p = products.get(l.productId);
+      if (!p) return [{ path: `lines.${i}.productId`, message: 'is not a product of this tenant' }];
+      if (!p.active) return [{ path: `lines.${i}.productId`, message: 'is not for sale (inactive)' }];
+      return [];
+    });
+    if (errors.length) throw badRequest('Some lines cannot be sold', errors, 'unknown_product');
+    return products;
+  }
+
+  private price(auth: AuthContext, store: StoreRow, body: SaleInput, products: Map<string, CatalogProduct>) {
+    const errors: Array<{ path: string; message: string }> = [];
+    const money = (path: string, m: { currency: string } | undefined) => {
+      if (m && m.currency !== store.currency) errors.push({ path, message: `must be in the store currency ${store.currency}` });
+    };
+    body.lines.forEach((l, i) => {
+      money(`lines.${i}.unitPrice.currency`, l.unitPrice);
+      money(`lines.${i}.discount.amount.currency`, l.discount?.amount);
+      const p = products.get(l.productId)!;
+      if (p.price.currency !== store.currency) errors.push({ path: `lines.${i}.productId`, message: `is priced in ${p.price.currency}, the store sells in ${store.currency}` });
+    });
+    body.discounts.forEach((d, i) => money(`discounts.${i}.amount.currency`, d.amount));
+    body.tenders.forEach((t, i) => money(`tenders.${i}.amount.currency`, t.amount));
+    if (errors.length) throw badRequest('Amounts must be in the store currency', errors, 'currency_mismatch');
+    if (body.lines.some((l) => l.unitPrice) && auth.role !== 'manager' && auth.role !== 'owner') {
+      throw forbidden('Only a manager or owner may override a price', 'price_override_forbidden');
+    }
+    const toDiscount = (d?: { percent?: number; amount?: { amount: number } }) =>
+      d ? { percentBps: d.percent === undefined ? undefined : Math.round(d.percent * 100), amount: d.amount?.amount } : undefined;
+    const priced = priceSale(
+      body.lines.map((l) => {
+        const p = products.get(l.productId)!;
+        return { quantity: l.quantity, unitPrice: l.unitPrice?.amount ?? p.price.amount, taxRateBps: p.taxRateBps, discount: toDiscount(l.discount) };
+      }),
+      body.discounts.map((d) => toDiscount(d)!),
+      store.tax_inclusive,
+    );
+    const plan = planTenders(priced.total, body.tenders.map((t) => ({ method: t.method, amount: t.amount.amount })));
+    if (!plan.ok) throw new ProblemError(400, plan.code, 'Bad Request', plan.message, [{ path: plan.path, message: plan.message }], undefined, { total: { amount: priced.total, currency: store.currency } });
+    return { priced, plan };
+  }
+
+  /** Runs the remaining steps of a freshly created sale. */
+  private async drive(tenantId: string, saleId: string, body: SaleInput): Promise<SaleOutcome> {
+    const { pool, config } = this.deps;
+    let full = (await withTenant(pool, tenantId, (db) => findSale(db, tenantId, saleId)))!;
+
+    let reserve;
+    try {
+      reserve = await this.deps.inventory.call<{ code?: string; detail?: string; shortages?: unknown }>('POST', '/api/v1/stock/reservations', {
+        tenantId,
+        body: { saleId, storeId: full.sale.store_id, lines: full.lines.map((l) => ({ productId: l.product_id, quantity: l.quantity })) },
+        timeoutMs: config.INVENTORY_CALL_TIMEOUT_MS,
+      });
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailableError)) throw err;
+      return this.fail(full, { code: 'inventory_unavailable', reason: 'Stock could not be reserved: inventory-service is not answering' }, 503);
+    }
+    if (reserve.status === 409 && reserve.body?.code === 'insufficient_stock') {
+      return this.fail(full, { code: 'insufficient_stock', reason: reserve.body.detail ?? 'Not enough stock' }, 409, { shortages: reserve.body.shortages });
+    }
+    if (reserve.status !== 201 && reserve.status !== 200) {
+      return this.fail(full, { code: 'reservation_refused', reason: reserve.body?.detail ?? `inventory answered ${reserve.status}` }, 409);
+    }
+    await withTenant(pool, tenantId, (db) => setSaleStatus(db, tenantId, saleId, 'reserved'));
+
+    const plan = planTenders(full.sale.total, full.tenders.map((t) => ({ method: t.method as 'cash', amount: t.tendered })));
+    const order = plan.ok ? plan.captureOrder : [];
+    for (const index of order) {
+      const tender = full.tenders[index]!;
+      await withTenant(pool, tenantId, (db) => renewLease(db, tenantId, saleId, config.SALE_LEASE_SECONDS + Math.ceil(config.PAYMENT_CALL_TIMEOUT_MS / 1000)));
+      if (tender.applied === 0) {
+        await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'captured', null));
+        continue;
+      }
+      const input = body.tenders[index]!;
+      let res;
+      try {
+        res = await this.deps.payments.call<{ id?: string; code?: string; detail?: string; declineCode?: string; reason?: string; availableBalance?: unknown; card?: unknown }>(
+          'POST',
+          '/api/v1/payments/process',
+          {
+            tenantId,
+            idempotencyKey: tender.payment_key,
+            body: { transactionId: saleId, storeId: full.sale.store_id, method: tender.method, amount: { amount: tender.applied, currency: full.sale.currency }, ...paymentExtras(input) },
+            timeoutMs: config.PAYMENT_CALL_TIMEOUT_MS,
+          },
+        );
+      } catch (err) {
+        if (!(err instanceof UpstreamUnavailableError)) throw err;
+        return this.fail(full, { code: 'payment_unavailable', reason: 'A tender could not be taken: the payment service or processor is not answering' }, 503);
+      }
+      if (res.status === 201 || res.status === 200) {
+        await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'captured', res.body.id ?? null, res.body.card ? { card: res.body.card } : {}));
+        continue;
+      }
+      await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'failed', null));
+      if (res.status === 402) {
+        return this.fail(full, { code: res.body.code ?? 'payment_declined', reason: res.body.reason ?? res.body.detail ?? 'The payment was declined' }, 402, {
+          declineCode: res.body.declineCode,
+          tender: index,
+          availableBalance: res.body.availableBalance,
+        });
+      }
+      return this.fail(full, { code: 'payment_refused', reason: res.body.detail ?? `payment-service answered ${res.status}` }, 409, { tender: index });
+    }
+
+    full = await this.complete(tenantId, saleId);
+    return { status: 201, sale: saleView(full) };
+  }
+
+  private async complete(tenantId: string, saleId: string): Promise<FullSale> {
+    return withTenant(this.deps.pool, tenantId, async (db) => {
+      const current = (await findSale(db, tenantId, saleId, true))!;
+      if (current.sale.status === 'completed') return current;
+      const receipt = await nextReceiptNumber(db, tenantId, current.sale.store_id);
+      await completeSale(db, tenantId, saleId, receipt);
+      const done = (await findSale(db, tenantId, saleId))!;
+      await writeEvent(db, { schema: SCHEMA, type: EVENTS.saleCompleted, tenantId, data: { ...saleView(done) } });
+      return done;
+    });
+  }
+
+  /** Compensates by key, then records the failure; if compensation cannot finish, the sweep will. */
+  private async fail(full: FullSale, failure: { code: string; reason: string }, status: number, extra: Record<string, unknown> = {}): Promise<never> {
+    const compensated = await this.compensate(full);
+    if (compensated) await withTenant(this.deps.pool, full.sale.tenant_id, (db) => setSaleStatus(db, full.sale.tenant_id, full.sale.id, 'failed', failure));
+    throw new ProblemError(status, failure.code, status === 402 ? 'Payment Required' : status === 409 ? 'Conflict' : 'Service Unavailable', failure.reason, undefined, undefined, {
+      saleId: full.sale.id,
+      ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
+    });
+  }
+
+  /** Voids every tender by its key and releases the reservation; true when both owners confirmed. */
+  async compensate(full: FullSale): Promise<boolean> {
+    const tenantId = full.sale.tenant_id;
+    const timeoutMs = this.deps.config.PAYMENT_CALL_TIMEOUT_MS;
+    try {
+      for (const tender of full.tenders) {
+        if (tender.applied === 0) continue;
+        const res = await this.deps.payments.call('POST', '/api/v1/payments/void-by-key', { tenantId, body: { idempotencyKey: tender.payment_key }, timeoutMs });
+        if (res.status >= 400) throw new UpstreamUnavailableError(`void-by-key answered ${res.status}`);
+        await withTenant(this.deps.pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, tender.status === 'failed' ? 'failed' : 'voided', null));
+      }
+      const released = await this.deps.inventory.call('DELETE', `/api/v1/stock/reservations/${full.sale.id}`, { tenantId, timeoutMs: this.deps.config.INVENTORY_CALL_TIMEOUT_MS });
+      if (released.status >= 400) throw new UpstreamUnavailableError(`release answered ${released.status}`);
+      return true;
+    } catch (err) {
+      this.deps.logger.warn('compensation incomplete; the recovery sweep will finish it', { saleId: full.sale.id, err: (err as Error).message });
+      return false;
+    }
+  }
+
+  /** A sale that already exists for this key: its result, or (when its runner died) recover it now. */
+  async resume(tenantId: string, existing: FullSale): Promise<SaleOutcome> {
+    const { sale } = existing;
+    if (sale.status === 'completed' || sale.status === 'voided') return { status: 201, sale: saleView(existing) };
+    if (sale.status === 'failed') {
+      const status = sale.failure_code === 'insufficient_stock' ? 409 : sale.failure_code?.startsWith('payment_declined') || sale.failure_code === 'insufficient_gift_card_balance' ? 402 : 409;
+      throw new ProblemError(status, sale.failure_code ?? 'sale_failed', 'Conflict', sale.failure_reason ?? 'The sale failed', undefined, undefined, { saleId: sale.id });
+    }
+    const claimed = await withTenant(this.deps.pool, tenantId, (db) => extendLease(db, tenantId, sale.id, this.deps.config.SALE_LEASE_SECONDS));
+    if (!claimed) throw new ProblemError(409, 'sale_in_progress', 'Conflict', 'This sale is still being processed; retry shortly', undefined, { 'Retry-After': '2' }, { saleId: sale.id });
+    const recovered = await this.recover(existing);
+    if (recovered.sale.status === 'completed') return { status: 201, sale: saleView(recovered) };
+    return this.resume(tenantId, recovered);
+  }
+
+  /**
+   * Finishes or compensates a sale whose runner died (POS-DESIGN §11): ask each step's owner by key.
+   * It completes only if the stock is reserved and every tender is already captured; it never takes
+   * a payment the customer may since have made another way.
+   */
+  async recover(full: FullSale): Promise<FullSale> {
+    const tenantId = full.sale.tenant_id;
+    const saleId = full.sale.id;
+    const timeoutMs = this.deps.config.INVENTORY_CALL_TIMEOUT_MS;
+    const reservation = await this.deps.inventory.call<{ status?: string }>('GET', `/api/v1/stock/reservations/${saleId}`, { tenantId, timeoutMs });
+    const payments = await this.deps.payments.call<{ data?: Array<{ id: string; idempotencyKey: string; status: string }> }>('GET', `/api/v1/payments?transactionId=${saleId}&limit=200`, {
+      tenantId,
+      timeoutMs,
+    });
+    const captured = new Map((payments.body.data ?? []).filter((p) => p.status === 'captured').map((p) => [p.idempotencyKey, p.id]));
+    const allCaptured = full.tenders.every((t) => t.applied === 0 || captured.has(t.payment_key));
+    if (reservation.status === 200 && reservation.body.status === 'reserved' && allCaptured) {
+      for (const t of full.tenders) {
+        if (t.status !== 'captured') await withTenant(this.deps.pool, tenantId, (db) => setTenderOutcome(db, tenantId, t.id, 'captured', captured.get(t.payment_key) ?? null));
+      }
+      return this.complete(tenantId, saleId);
+    }
+    if (await this.compensate(full)) {
+      await withTenant(this.deps.pool, tenantId, (db) => setSaleStatus(db, tenantId, saleId, 'failed', { code: 'interrupted', reason: 'The sale was interrupted before it completed; nothing was charged or taken from stock' }));
+    }
+    return (await withTenant(this.deps.pool, tenantId, (db) => findSale(db, tenantId, saleId)))!;
+  }
+}
+
+function tenderDetails(t: SaleInput['tenders'][number]): Record<string, unknown> {
+  if (t.method === 'external_card') return { terminal: { brand: t.terminal.brand, last4: t.terminal.last4 } };
+  if (t.method === 'gift_card') return { giftCardLast4: t.giftCardCode.slice(-4) };
+  return {};
+}
+
+function paymentExtras(t: SaleInput['tenders'][number] | undefined): Record<string, unknown> {
+  if (!t) return {};
+  if (t.method === 'card') return { cardToken: t.cardToken };
+  if (t.method === 'gift_card') return { giftCardCode: t.giftCardCode };
+  if (t.method === 'external_card') return { terminal: t.terminal };
+  return {};
+}

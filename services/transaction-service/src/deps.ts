@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import type { Pool } from '@pos/database';
+import type { ServiceClient, TokenVerifier } from '@pos/http';
+import type { StoreDirectory } from '@pos/stores';
+import type { Logger } from '@pos/utils';
+import type { TransactionConfig } from './config';
+
+export const SCHEMA = 'sales';
+
+export interface TransactionDeps {
+  config: TransactionConfig;
+  logger: Logger;
+  pool: Pool;
+  redis: Redis;
+  verifier: TokenVerifier;
+  stores: StoreDirectory;
+  inventory: ServiceClient;
+  payments: ServiceClient;
+}
