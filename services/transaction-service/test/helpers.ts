@@ -47,7 +47,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   const inv = await listen(inventory.app as never);
   // Loaded lazily: payment-service is a sibling workspace.
   const paymentHelpers = await import('../../payment-service/test/helpers');
-  const payment = await paymentHelpers.startPayment(auth.url);
+  const payment = await paymentHelpers.startPayments(auth.url);
   const pay = await listen(payment.app as never);
   const config = loadConfig(configSchema, {
     ...process.env,
@@ -87,8 +87,8 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
   };
 }
 
-export async function openShift(stack: Stack, token: string, storeId: string, float = 10_000): Promise<string> {
-  const res = await request(stack.app).post('/api/v1/shifts').set(bearer(token)).send({ storeId, openingFloat: { amount: float, currency: 'USD' } }).expect(201);
+export async function openShift(stack: Stack, token: string, storeId: string, float = 10_000, currency = 'USD'): Promise<string> {
+  const res = await request(stack.app).post('/api/v1/shifts').set(bearer(token)).send({ storeId, openingFloat: { amount: float, currency } }).expect(201);
   return res.body.id;
 }
 

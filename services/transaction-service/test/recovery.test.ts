@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { createPool, type Pool } from '@pos/database';
+import { createLogger } from '@pos/utils';
+import { type ServiceClient } from '@pos/http';
+import { Checkout } from '../src/checkout';
+import { Refunds } from '../src/refunds';
+import { RecoverySweep } from '../src/recovery-sweep';
+import { createShop, onHand, openShift, startStack, stockedProduct, usd, type Shop, type Stack } from './helpers';
+
+/**
+ * A crash between saga steps is simulated by a checkout whose payment call never returns (the
+ * process "died" there); the sale is left pending with its lease. The sweep then asks inventory and
+ * payments by key and completes or compensates it.
+ */
+describe('transaction-service crash recovery sweep', () => {
+  let stack: Stack;
+  let shop: Shop;
+  let worker: Pool;
+
+  beforeAll(async () => {
+    stack = await startStack({ SALE_LEASE_SECONDS: '1' });
+    shop = await createShop(stack.auth);
+    await openShift(stack, shop.cashier.token, shop.storeId);
+    worker = createPool({ connectionString: process.env.WORKER_DATABASE_URL!, max: 2 });
+  });
+  afterAll(async () => {
+    await worker.end();
+    await stack.close();
+  });
+
+  const sweeper = () =>
+    new RecoverySweep({ workerPool: worker, pool: stack.deps.pool, checkout: stack.checkout, refunds: new Refunds(stack.deps), leaseSeconds: 30, intervalMs: 60_000, logger: createLogger({ service: 't', level: 'error' }) });
+
+  /** A checkout that dies at its payment step: optionally after the capture reached payment-service. */
+  function dyingCheckout(captureBeforeDying: boolean): Checkout {
+    const real = stack.deps.payments;
+    const payments = Object.create(real) as ServiceClient;
+    payments.call = (async (method: string, path: string, options: never) => {
+      if (path === '/api/v1/payments/process') {
+        if (captureBeforeDying) await real.call(method, path, options);
+        return new Promise(() => undefined); // the process is gone: no answer, ever
+      }
+      return real.call(method, path, options);
+    }) as ServiceClient['call'];
+    return new Checkout({ ...stack.deps, payments });
+  }
+
+  const crashSale = async (captureBeforeDying: boolean) => {
+    const p = await stockedProduct(stack, shop, 700, 0, 10);
+    const key = randomUUID();
+    const auth = await stack.deps.verifier.verify(shop.cashier.token);
+    void dyingCheckout(captureBeforeDying).start(auth, key, {
+      storeId: shop.storeId,
+      lines: [{ productId: p.id, quantity: 2 }],
+      discounts: [],
+      tenders: [{ method: 'card', amount: usd(1400), cardToken: 'tok_visa' }],
+    });
+    let sale: { id: string; status: string } | undefined;
+    for (let i = 0; i < 100 && !sale; i++) {
+      const { rows } = await stack.admin.query("SELECT id, status FROM sales.sales WHERE idempotency_key = $1 AND status = 'reserved'", [key]);
+      sale = rows[0];
+      if (!sale) await new Promise((r) => setTimeout(r, 50));
+    }
+    if (captureBeforeDying) {
+      for (let i = 0; i < 100; i++) {
+        const { rowCount } = await stack.admin.query("SELECT 1 FROM payments.payments WHERE transaction_id = $1 AND status = 'captured'", [sale!.id]);
+        if (rowCount) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    await stack.admin.query("UPDATE sales.sales SET lease_until = now() - interval '1 second' WHERE id = $1", [sale!.id]);
+    return { saleId: sale!.id, productId: p.id };
+  };
+
+  it('when the process died before the card was charged, then the sweep compensates: stock back, sale failed', async () => {
+    const { saleId, productId } = await crashSale(false);
+    expect(await onHand(stack, shop.storeId, productId)).toBe(8);
+    expect(await sweeper().sweepOnce()).toContain(saleId);
+    expect(await onHand(stack, shop.storeId, productId)).toBe(10);
+    const { rows } = await stack.admin.query('SELECT status, failure_code FROM sales.sales WHERE id = $1', [saleId]);
+    expect(rows[0]).toEqual({ status: 'failed', failure_code: 'interrupted' });
+  });
+
+  it('when the process died after the card was captured, then the sweep completes the sale with a receipt number and sale.completed', async () => {
+    const { saleId, productId } = await crashSale(true);
+    expect(await sweeper().sweepOnce()).toContain(saleId);
+    const { rows } = await stack.admin.query('SELECT status, receipt_number FROM sales.sales WHERE id = $1', [saleId]);
+    expect(rows[0].status).toBe('completed');
+    expect(rows[0].receipt_number).toEqual(expect.any(Number));
+    expect(await onHand(stack, shop.storeId, productId)).toBe(8);
+    const events = await stack.admin.query("SELECT count(*)::int AS n FROM sales.outbox WHERE type = 'sale.completed' AND envelope->'data'->>'id' = $1", [saleId]);
+    expect(events.rows[0].n).toBe(1);
+  });
+
+  it('when two sweeps run at once (two replicas), then each interrupted sale is recovered exactly once', async () => {
+    const crashed = [await crashSale(false), await crashSale(true)];
+    const [a, b] = await Promise.all([sweeper().sweepOnce(), sweeper().sweepOnce()]);
+    for (const c of crashed) expect([...a, ...b].filter((id) => id === c.saleId)).toHaveLength(1);
+    const { rows } = await stack.admin.query('SELECT count(*)::int AS n FROM sales.outbox WHERE type = $1 AND envelope->\'data\'->>\'id\' = $2', ['sale.completed', crashed[1]!.saleId]);
+    expect(rows[0].n).toBe(1);
+  });
+});
