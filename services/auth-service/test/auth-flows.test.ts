@@ -233,8 +233,11 @@ describe('auth-service: register, login, refresh, logout, PIN, reset, client cre
       expect(res.body.expiresIn).toBeLessThanOrEqual(300);
       const stores = await request(svc.app).get('/api/v1/stores').set(bearer(res.body.accessToken)).expect(200);
       expect(stores.body.data.map((s: { id: string }) => s.id)).toEqual([t.storeId]);
-      // A service token is not a user: user-only routes refuse it.
-      await request(svc.app).get('/api/v1/users').set(bearer(res.body.accessToken)).expect(403);
+      // A service token is not a user: user-only routes refuse it; contact lookups are allowed.
+      await request(svc.app).get('/api/v1/auth/me').set(bearer(res.body.accessToken)).expect(403);
+      const managers = await request(svc.app).get('/api/v1/users').query({ storeId: t.storeId }).set(bearer(res.body.accessToken)).expect(200);
+      expect(managers.body.data.map((u: { id: string }) => u.id)).toEqual([t.ownerId]);
+      await request(svc.app).post('/api/v1/users').set(bearer(res.body.accessToken)).send({}).expect(403);
     });
 
     it('when the secret is wrong or the client unknown, then 401', async () => {

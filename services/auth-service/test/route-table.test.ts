@@ -13,7 +13,7 @@ const EXPECTED: Record<string, string> = {
   'POST /api/v1/auth/password-reset': 'public',
   'POST /api/v1/auth/password-reset/confirm': 'public',
   'POST /api/v1/users': 'owner,manager',
-  'GET /api/v1/users': 'owner,manager',
+  'GET /api/v1/users': 'owner,manager,service',
   'GET /api/v1/users/:id': 'owner,manager',
   'PATCH /api/v1/users/:id': 'owner,manager',
   'DELETE /api/v1/users/:id': 'owner,manager',

@@ -68,9 +68,9 @@ export function userRoutes(table: RouteTable, deps: AuthDeps): void {
   table.add({
     method: 'get',
     path: '/api/v1/users',
-    summary: 'List users (managers see users of their stores)',
+    summary: 'List users (managers see users of their stores; services look up contacts, e.g. store managers)',
     tags,
-    roles: ['owner', 'manager'],
+    roles: ['owner', 'manager', 'service'],
     query: UserListQuery,
     responses: { 200: { description: 'A page of users', schema: UserList } },
     handler: async ({ query, auth }) => {
