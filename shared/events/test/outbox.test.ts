@@ -15,7 +15,7 @@ describe('writeEvent', () => {
 
   it('when an event is written in a transaction, then the outbox holds its envelope with the context request id', async () => {
     const tenantId = randomUUID();
-    const data = { storeId: randomUUID(), name: 'Main', currency: 'EUR', timezone: 'Europe/Berlin' };
+    const data = { storeId: randomUUID(), name: 'Main', currency: 'EUR', timezone: 'Europe/Berlin', taxInclusive: true, allowNegativeStock: false, active: true, version: 1 };
     const event = await runWithContext({ requestId: 'req-1' }, () =>
       withTenant(db.appPool, tenantId, (c) => writeEvent(c, { schema: db.schema, type: EVENTS.storeCreated, tenantId, data })),
     );

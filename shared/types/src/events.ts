@@ -21,6 +21,10 @@ export const EVENTS = {
   paymentCaptured: 'payment.captured',
   paymentRefunded: 'payment.refunded',
   paymentFailed: 'payment.failed',
+  customerCreated: 'customer.created',
+  customerUpdated: 'customer.updated',
+  customerErased: 'customer.erased',
+  customerExported: 'customer.exported',
 } as const;
 export type EventType = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -104,4 +108,58 @@ export const EventDataSchemas = {
     onHand: z.number().int(),
     reorderPoint: z.number().int(),
   }),
+  // Payment events (payment-service). Only token-derived card facts (brand, last 4) ever travel.
+  [EVENTS.paymentCaptured]: z.object({
+    paymentId: uuid,
+    transactionId: uuid,
+    storeId: uuid,
+    idempotencyKey: z.string(),
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    amount: money,
+    card: z.object({ brand: z.string(), last4: z.string() }).nullable(),
+    giftCard: z.object({ giftCardId: uuid, last4: z.string(), balanceAfter: money }).nullable(),
+    processorRef: z.string().nullable(),
+  }),
+  // A partial or full refund, or a void (`void: true`, refundId null) that reverses what was left.
+  [EVENTS.paymentRefunded]: z.object({
+    paymentId: uuid,
+    transactionId: uuid,
+    storeId: uuid,
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    refundId: uuid.nullable(),
+    amount: money,
+    refundedTotal: money,
+    void: z.boolean(),
+    reason: z.string().nullable(),
+  }),
+  // A final failure: declined by the processor, or a gift card that cannot pay.
+  [EVENTS.paymentFailed]: z.object({
+    paymentId: uuid,
+    transactionId: uuid,
+    storeId: uuid,
+    idempotencyKey: z.string(),
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    amount: money,
+    code: z.string(),
+    reason: z.string(),
+  }),
+  // Customer events (customer-service) carry ids, flags and field names only, never contact details:
+  // notification-service looks those up with a service token (POS-DESIGN §11).
+  [EVENTS.customerCreated]: z.object({
+    customerId: uuid,
+    version: z.number().int(),
+    hasEmail: z.boolean(),
+    hasPhone: z.boolean(),
+    marketingConsent: z.object({ email: z.boolean(), sms: z.boolean() }),
+  }),
+  [EVENTS.customerUpdated]: z.object({
+    customerId: uuid,
+    version: z.number().int(),
+    /** Names of the fields that changed, e.g. ["email", "marketingConsent.sms"]. */
+    changes: z.array(z.string()),
+    marketingConsent: z.object({ email: z.boolean(), sms: z.boolean() }),
+  }),
+  // Audit events of the privacy routes: who, when — no personal data.
+  [EVENTS.customerErased]: z.object({ customerId: uuid, actorId: z.string(), actorRole: z.string(), erasedAt: z.string() }),
+  [EVENTS.customerExported]: z.object({ customerId: uuid, actorId: z.string(), actorRole: z.string(), exportedAt: z.string() }),
 } as const;

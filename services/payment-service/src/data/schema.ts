@@ -1,0 +1,2 @@
+/** payment-service's Postgres schema (package.json "pos.schema"). */
+export const SCHEMA = 'payments';

@@ -1,0 +1,148 @@
+import { Writable } from 'node:stream';
+import { randomUUID } from 'node:crypto';
+import winston from 'winston';
+import request from 'supertest';
+import { createPool, type Pool } from '@pos/database';
+import { createLogger, loadConfig } from '@pos/utils';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PASSWORD, bearer, registerTenant, startAuthService, uniqueEmail, type RegisteredTenant, type TestAuthService } from '../../auth-service/test/helpers';
+import { configSchema } from '../src/config';
+import { buildDeps, closeDeps, type BuiltDeps } from '../src/build-deps';
+import { createApp } from '../src/app';
+
+export { bearer, PASSWORD };
+
+/** A running auth-service (the real one: tokens, JWKS, stores) for payment tests. */
+export interface AuthServer {
+  svc: TestAuthService;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAuthServer(): Promise<AuthServer> {
+  const svc = await startAuthService();
+  const server: Server = svc.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    svc,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await svc.close();
+    },
+  };
+}
+
+export interface Shop extends RegisteredTenant {
+  /** A second store of the tenant, where the manager and cashier may not act. */
+  otherStoreId: string;
+  manager: { id: string; token: string };
+  cashier: { id: string; token: string };
+}
+
+/** A tenant (its own, per test file) with two stores, and a manager and a cashier of the first store. */
+export async function createShop(auth: AuthServer): Promise<Shop> {
+  const t = await registerTenant(auth.svc.app);
+  const other = await request(auth.svc.app)
+    .post('/api/v1/stores')
+    .set(bearer(t.accessToken))
+    .send({ name: 'Outlet', currency: 'USD', timezone: 'UTC', taxInclusive: false, allowNegativeStock: true })
+    .expect(201);
+  const user = async (role: 'manager' | 'cashier') => {
+    const email = uniqueEmail(role);
+    const created = await request(auth.svc.app).post('/api/v1/users').set(bearer(t.accessToken)).send({ email, name: role, role, storeIds: [t.storeId], password: PASSWORD }).expect(201);
+    const login = await request(auth.svc.app).post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    return { id: created.body.id as string, token: login.body.accessToken as string };
+  };
+  return { ...t, otherStoreId: other.body.id, manager: await user('manager'), cashier: await user('cashier') };
+}
+
+/** Fast processor timings for tests: one call 300 ms, tok_timeout answers after 1 s, handler 3 s. */
+export const TEST_TIMINGS = {
+  PROCESSOR_TIMEOUT_MS: '300',
+  SIMULATOR_SLOW_RESPONSE_MS: '1000',
+  PROCESSOR_RETRY_BACKOFF_MS: '20',
+  PAYMENT_HANDLER_TIMEOUT_MS: '3000',
+};
+
+export interface PaymentsUnderTest {
+  deps: BuiltDeps;
+  app: ReturnType<typeof createApp>['app'];
+  table: ReturnType<typeof createApp>['table'];
+  /** Every line payment-service logged (JSON objects), for "never logged" assertions. */
+  logLines: string[];
+  close(): Promise<void>;
+}
+
+export async function startPayments(authUrl: string, overrides: Record<string, string> = {}): Promise<PaymentsUnderTest> {
+  const config = loadConfig(configSchema, { ...process.env, AUTH_SERVICE_URL: authUrl, ...TEST_TIMINGS, ...overrides });
+  const logLines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(chunk.toString());
+      cb();
+    },
+  });
+  const logger = createLogger({ service: 'payment-service', level: 'debug', transports: [new winston.transports.Stream({ stream })] });
+  const deps = await buildDeps(config, logger);
+  const { app, table } = createApp(deps);
+  return { deps, app, table, logLines, close: () => closeDeps(deps) };
+}
+
+/** A client-credentials token (role `service`) for the shop's tenant, as transaction-service gets it. */
+export async function serviceToken(auth: AuthServer, tenantId: string): Promise<string> {
+  const res = await request(auth.svc.app)
+    .post('/api/v1/auth/token')
+    .send({ grant_type: 'client_credentials', client_id: 'transaction-service', client_secret: 'test-secret-123', tenantId })
+    .expect(200);
+  return res.body.accessToken as string;
+}
+
+export const usd = (amount: number) => ({ amount, currency: 'USD' });
+
+/** A process body for the shop's main store. */
+export function tender(shop: Shop, method: string, amount: number, extra: Record<string, unknown> = {}) {
+  return { transactionId: randomUUID(), storeId: shop.storeId, method, amount: usd(amount), ...extra };
+}
+
+export function processPayment(p: PaymentsUnderTest, token: string, body: Record<string, unknown>, key: string = randomUUID()) {
+  return request(p.app).post('/api/v1/payments/process').set(bearer(token)).set('Idempotency-Key', key).send(body);
+}
+
+export async function issueGiftCard(p: PaymentsUnderTest, token: string, amount: number, code?: string) {
+  const res = await request(p.app)
+    .post('/api/v1/gift-cards')
+    .set(bearer(token))
+    .set('Idempotency-Key', randomUUID())
+    .send({ initialBalance: usd(amount), ...(code ? { code } : {}) })
+    .expect(201);
+  return res.body as { id: string; code: string; last4: string; balance: { amount: number; currency: string } };
+}
+
+/** Owner connection for assertions on stored state. */
+export function adminPool(): Pool {
+  return createPool({ connectionString: process.env.DATABASE_ADMIN_URL!, max: 2 });
+}
+
+export async function paymentRows(admin: Pool, tenantId: string, key: string) {
+  const { rows } = await admin.query('SELECT * FROM payments.payments WHERE tenant_id = $1 AND idempotency_key = $2', [tenantId, key]);
+  return rows;
+}
+
+export async function events(admin: Pool, type: string, paymentId: string) {
+  const { rows } = await admin.query("SELECT envelope FROM payments.outbox WHERE type = $1 AND envelope->'data'->>'paymentId' = $2 ORDER BY seq", [type, paymentId]);
+  return rows.map((r) => r.envelope as { type: string; tenantId: string; data: Record<string, unknown> });
+}
+
+/** A gift card's ledger sum must equal its balance. */
+export async function giftCardDrift(admin: Pool, tenantId: string) {
+  const { rows } = await admin.query(
+    `SELECT c.id, c.balance, COALESCE(SUM(l.amount), 0)::bigint AS sum
+       FROM payments.gift_cards c LEFT JOIN payments.gift_card_ledger l ON l.gift_card_id = c.id
+      WHERE c.tenant_id = $1 GROUP BY c.id, c.balance HAVING c.balance <> COALESCE(SUM(l.amount), 0)`,
+    [tenantId],
+  );
+  return rows;
+}
