@@ -47,6 +47,8 @@ export const ROUTES: readonly GatewayRoute[] = [
   { prefix: '/api/v1/payments', service: 'payment-service' },
   { prefix: '/api/v1/gift-cards', service: 'payment-service' },
   { prefix: '/api/v1/customers', service: 'customer-service' },
+  // The tenant's loyalty rule (points per currency unit) lives with the customers' ledgers.
+  { prefix: '/api/v1/loyalty', service: 'customer-service' },
   { prefix: '/api/v1/notifications', service: 'notification-service' },
 ];
 

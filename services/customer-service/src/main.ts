@@ -1,0 +1,45 @@
+import { Redis } from 'ioredis';
+import { createPool } from '@pos/database';
+import { EventConsumer, OutboxRelay } from '@pos/events';
+import { startServer } from '@pos/http';
+import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { configSchema } from './config';
+import { buildDeps, closeDeps } from './build-deps';
+import { createApp } from './app';
+import { SCHEMA, SERVICE } from './deps';
+import { SALE_EVENT_SOURCES, saleEventHandlers } from './events/sale-events';
+
+async function main(): Promise<void> {
+  const config = loadConfig(configSchema);
+  const logger = createLogger({ service: SERVICE, level: config.LOG_LEVEL });
+  const deps = await buildDeps(config, logger);
+  const service = createApp(deps);
+
+  const workerPool = createPool({ connectionString: config.WORKER_DATABASE_URL, max: 2, applicationName: `${SERVICE}-relay` });
+  const relayRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  for (const r of [relayRedis, consumerRedis]) r.on('error', () => undefined);
+  const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: SERVICE, logger, registry: service.metrics });
+  // Purchase history and loyalty points come from transaction-service's sale events.
+  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: SERVICE, streams: SALE_EVENT_SOURCES, handlers: saleEventHandlers(deps), logger });
+  relay.start();
+  await consumer.start();
+
+  await startServer(service.app, {
+    name: SERVICE,
+    port: config.PORT,
+    logger,
+    onDrain: () => service.setDraining(),
+    onClose: async () => {
+      await Promise.allSettled([relay.stop(), consumer.stop()]);
+      await Promise.allSettled([workerPool.end(), relayRedis.quit(), consumerRedis.quit()]);
+      await closeDeps(deps);
+    },
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`customer-service: ${err.message}`);
+  else console.error('customer-service failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
