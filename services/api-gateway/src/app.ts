@@ -4,6 +4,7 @@ import { authenticate, createServiceApp, createTokenVerifier, type ServiceApp, t
 import type { Logger } from '@pos/utils';
 import type { GatewayConfig } from './config';
 import { mountApiDocs } from './docs';
+import { mountLiveFeed } from './live';
 import { healthHandler } from './health';
 import { createUpstreamProxy, declaredBodyLimit, type UpstreamProxy } from './proxy';
 import { createRateLimiters } from './rate-limit';
@@ -20,11 +21,17 @@ export interface GatewayDeps {
   fetchImpl?: typeof fetch;
   /** Redis key prefix of the rate limits (tests use their own to stay independent). */
   rateLimitPrefix?: string;
+  /** Dedicated Redis connection for the live sales feed (Pub/Sub); without it the feed is off. */
+  subscriber?: Redis;
+  /** Channel prefix of the live feed (tests use their own). */
+  liveChannelPrefix?: string;
 }
 
 export interface GatewayApp extends ServiceApp {
   /** Closes the upstream connection pools. */
   close(): void;
+  /** Ends the live feed's open streams (on drain: they would otherwise hold the shutdown). */
+  closeLive(): void;
 }
 
 export function createGatewayApp(deps: GatewayDeps): GatewayApp {
@@ -53,6 +60,7 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const tokenUnlessPublic: RequestHandler = (req, res, next) => (isPublicRoute(req.method, req.path) ? next() : requireToken(req, res, next));
   const bodyLimit = declaredBodyLimit(bodyLimitFor(config));
 
+  let live: { close(): void } | undefined;
   const service = createServiceApp({
     name: 'api-gateway',
     logger,
@@ -64,6 +72,9 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
     health: healthHandler({ config, fetchImpl }),
     routes: ({ app }) => {
       mountApiDocs(app, { config, fetchImpl, limiter: limits.perIp });
+      if (deps.subscriber) {
+        live = mountLiveFeed(app, { redis, subscriber: deps.subscriber, verifier, logger, channelPrefix: deps.liveChannelPrefix });
+      }
       // One Express route per table entry, so metrics are labelled by prefix (never by raw path).
       // Order: cheap refusals first (size, per-IP counts) so floods cost no signature checks.
       for (const route of ROUTES) {
@@ -76,7 +87,9 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
 
   return {
     ...service,
+    closeLive: () => live?.close(),
     close: () => {
+      live?.close();
       for (const proxy of proxies.values()) proxy.close();
     },
   };

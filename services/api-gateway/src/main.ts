@@ -11,16 +11,21 @@ async function main(): Promise<void> {
   // limiters let requests pass when Redis does not answer.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
   redis.on('error', (err: Error) => logger.warn('redis error', { err: err.message }));
-  const gateway = createGatewayApp({ config, logger, redis });
+  const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  subscriber.on('error', (err: Error) => logger.warn('redis subscriber error', { err: err.message }));
+  const gateway = createGatewayApp({ config, logger, redis, subscriber });
 
   await startServer(gateway.app, {
     name: 'api-gateway',
     port: config.PORT,
     logger,
-    onDrain: () => gateway.setDraining(),
+    onDrain: () => {
+      gateway.setDraining();
+      gateway.closeLive();
+    },
     onClose: async () => {
       gateway.close();
-      await redis.quit();
+      await Promise.allSettled([redis.quit(), subscriber.quit()]);
     },
   });
 }

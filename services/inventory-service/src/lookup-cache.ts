@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { subscribeWhenReady } from '@pos/events';
 import type { Logger } from '@pos/utils';
 import type { ProductView } from './data/product-repository';
 
@@ -32,7 +33,7 @@ export class LookupCache {
         this.local.clear();
       }
     });
-    await subscriber.subscribe(INVALIDATION_CHANNEL);
+    await subscribeWhenReady(subscriber, INVALIDATION_CHANNEL);
   }
 
   async get(tenantId: string, kind: LookupKind, value: string, load: () => Promise<ProductView | undefined>): Promise<ProductView | undefined> {

@@ -27,3 +27,12 @@ export function qualify(schema: string, table: string): string {
   if (!IDENTIFIER.test(schema)) throw new TypeError(`invalid schema name: ${JSON.stringify(schema)}`);
   return `${schema}.${table}`;
 }
+
+/**
+ * SUBSCRIBE on a connection that is still in ioredis' ready check is silently dropped when the
+ * check completes; wait until the connection is ready first.
+ */
+export async function subscribeWhenReady(subscriber: { status: string; once(event: 'ready', cb: () => void): unknown; subscribe(...channels: string[]): Promise<unknown> }, ...channels: string[]): Promise<void> {
+  if (subscriber.status !== 'ready') await new Promise<void>((resolve) => subscriber.once('ready', () => resolve()));
+  await subscriber.subscribe(...channels);
+}

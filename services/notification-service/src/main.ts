@@ -1,0 +1,54 @@
+import { Redis } from 'ioredis';
+import { createPool } from '@pos/database';
+import { EventConsumer } from '@pos/events';
+import { startServer } from '@pos/http';
+import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { configSchema } from './config';
+import { buildDeps, closeDeps } from './build-deps';
+import { createApp } from './app';
+import { DeliveryWorker } from './delivery-worker';
+import { CONSUMED_STREAMS, CONSUMER_GROUP, notificationEventHandlers } from './events/handlers';
+import { SCHEMA } from './schema';
+
+async function main(): Promise<void> {
+  const config = loadConfig(configSchema);
+  const logger = createLogger({ service: 'notification-service', level: config.LOG_LEVEL });
+  const deps = await buildDeps(config, logger);
+  const service = createApp(deps);
+
+  // The worker claims due deliveries of every tenant: worker role (BYPASSRLS), serves no requests.
+  const workerPool = createPool({ connectionString: config.WORKER_DATABASE_URL, max: Math.max(3, config.DELIVERY_CONCURRENCY + 1), applicationName: 'notification-service-worker' });
+  const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  consumerRedis.on('error', () => undefined);
+  const worker = new DeliveryWorker({ pool: workerPool, config, email: deps.email, sms: deps.sms, push: deps.push, contacts: deps.contacts, logger, registry: service.metrics });
+  deps.onQueued = () => worker.wake();
+  const consumer = new EventConsumer({
+    redis: consumerRedis,
+    pool: deps.pool,
+    schema: SCHEMA,
+    group: CONSUMER_GROUP,
+    streams: CONSUMED_STREAMS,
+    handlers: notificationEventHandlers({ config, logger, onQueued: () => worker.wake() }),
+    logger,
+  });
+  worker.start();
+  await consumer.start();
+
+  await startServer(service.app, {
+    name: 'notification-service',
+    port: config.PORT,
+    logger,
+    onDrain: () => service.setDraining(),
+    onClose: async () => {
+      await Promise.allSettled([worker.stop(), consumer.stop()]);
+      await Promise.allSettled([workerPool.end(), consumerRedis.quit()]);
+      await closeDeps(deps);
+    },
+  });
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) console.error(`notification-service: ${err.message}`);
+  else console.error('notification-service failed to start:', err instanceof Error ? err.message : err);
+  process.exit(1);
+});
