@@ -2,7 +2,7 @@
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{shared,services}/*/test/**/*.test.ts'],
+  testMatch: ['<rootDir>/{shared,services}/*/test/**/*.test.ts', '<rootDir>/infrastructure/test/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] },
   // Tests run against the shared packages' sources, so no build is needed before `npm test`.
   moduleNameMapper: { '^@pos/([a-z-]+)$': '<rootDir>/shared/$1/src' },
