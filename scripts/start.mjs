@@ -19,9 +19,17 @@ const services = readdirSync(path.join(root, 'services'))
   .map(({ name, pkg }) => ({ name, port: Number(process.env[`${name.replace(/-/g, '_').toUpperCase()}_PORT`] ?? pkg.pos.port) }))
   .sort((a, b) => rank(a.name) - rank(b.name) || a.port - b.port);
 
-// Service-to-service credentials for this run (POS-DESIGN §11), unless configured in .env.
-const clientSecrets = Object.fromEntries(services.map((s) => [s.name, randomBytes(24).toString('base64url')]));
-const serviceClients = process.env.SERVICE_CLIENTS || Object.entries(clientSecrets).map(([id, secret]) => `${id}:${secret}`).join(',');
+// Service-to-service credentials (POS-DESIGN §11): the pairs configured in SERVICE_CLIENTS (.env),
+// and a fresh random secret for every service that has none, for this run only.
+const configured = Object.fromEntries(
+  (process.env.SERVICE_CLIENTS ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf(':')), pair.slice(pair.indexOf(':') + 1)]),
+);
+const clientSecrets = Object.fromEntries(services.map((s) => [s.name, configured[s.name] ?? randomBytes(24).toString('base64url')]));
+const serviceClients = Object.entries({ ...configured, ...clientSecrets }).map(([id, secret]) => `${id}:${secret}`).join(',');
 const urlEnv = Object.fromEntries(services.map((s) => [`${s.name.replace(/-service$/, '').replace(/-/g, '_').toUpperCase()}_SERVICE_URL`, `http://127.0.0.1:${s.port}`]));
 
 const children = [];
