@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '@pos/utils';
 import { jwksUrl, type PaymentConfig } from './config';
 import type { PaymentDeps } from './deps';
 import { createProcessor } from './processor';
+import { CustomerServiceLoyalty } from './loyalty/customer-loyalty';
 
 export type BuiltDeps = PaymentDeps;
 
@@ -21,6 +22,7 @@ export async function buildDeps(config: PaymentConfig, logger: Logger = createLo
     pool,
     redis,
     processor: createProcessor(config, redis),
+    loyalty: CustomerServiceLoyalty.fromConfig(config),
     verifier: createTokenVerifier({ issuer: config.JWT_ISSUER, jwksUrl: jwksUrl(config) }),
   };
 }

@@ -7,6 +7,8 @@ import { commaList, logLevel, nodeEnv, requiredInProduction, secret } from '@pos
  * Timeouts nest (POS-DESIGN §11 "Saga safety"): one processor call (PROCESSOR_TIMEOUT_MS, 3 s) <
  * this service's whole payment handler (PAYMENT_HANDLER_TIMEOUT_MS, 8 s, retries included) <
  * transaction-service's call to payment-service (10 s) < the gateway's upstream timeout (15 s).
+ * A loyalty payment's call to customer-service (CUSTOMER_SERVICE_TIMEOUT_MS, 3 s) sits where the
+ * processor call does.
  */
 export const configSchema = z
   .object({
@@ -37,10 +39,23 @@ export const configSchema = z
     SIMULATOR_TTL_SECONDS: z.coerce.number().int().min(60).default(7 * 24 * 3600),
     /** HMAC key for gift card codes (only the HMAC is stored). Changing it makes existing codes unreadable. */
     GIFT_CARD_CODE_SECRET: secret('gift-card-code-secret-change-me', 32),
+    /** Where `loyalty` payments redeem and give back points (customer-service). */
+    CUSTOMER_SERVICE_URL: requiredInProduction('http://127.0.0.1:3005'),
+    /** Upper bound of ONE call to customer-service; retried (same redemption key) like processor calls. */
+    CUSTOMER_SERVICE_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(3_000),
+    /** What one loyalty point pays, in minor units of the payment's currency (1 = one cent per point). */
+    LOYALTY_POINT_VALUE: z.coerce.number().int().min(1).max(1_000_000).default(1),
+    /** This service's client id and secret for service tokens (one of auth-service's SERVICE_CLIENTS). */
+    SERVICE_CLIENT_ID: z.string().min(1).default('payment-service'),
+    SERVICE_CLIENT_SECRET: secret('service-secret', 8),
   })
   .refine((c) => c.PROCESSOR_TIMEOUT_MS < c.PAYMENT_HANDLER_TIMEOUT_MS, {
     message: 'must be longer than PROCESSOR_TIMEOUT_MS (timeouts nest: processor < payment handler < caller < gateway)',
     path: ['PAYMENT_HANDLER_TIMEOUT_MS'],
+  })
+  .refine((c) => c.CUSTOMER_SERVICE_TIMEOUT_MS < c.PAYMENT_HANDLER_TIMEOUT_MS, {
+    message: 'must be shorter than PAYMENT_HANDLER_TIMEOUT_MS (timeouts nest: customer-service call < payment handler < caller < gateway)',
+    path: ['CUSTOMER_SERVICE_TIMEOUT_MS'],
   });
 
 export type PaymentConfig = z.infer<typeof configSchema>;

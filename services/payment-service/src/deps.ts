@@ -4,6 +4,7 @@ import type { TokenVerifier } from '@pos/http';
 import type { Logger } from '@pos/utils';
 import type { PaymentConfig } from './config';
 import type { PaymentProcessor } from './processor';
+import type { LoyaltyLedger } from './loyalty/customer-loyalty';
 
 export interface PaymentDeps {
   config: PaymentConfig;
@@ -13,4 +14,6 @@ export interface PaymentDeps {
   verifier: TokenVerifier;
   /** The card processor adapter chosen by PAYMENT_PROCESSOR. */
   processor: PaymentProcessor;
+  /** customer-service's points ledger, for `loyalty` payments (redeem, give back by key). */
+  loyalty: LoyaltyLedger;
 }

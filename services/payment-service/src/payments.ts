@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { EVENTS, type Money } from '@pos/types';
+import { EVENTS, EventDataSchemas, type Money, type z } from '@pos/types';
 import { withTenant, type PoolClient } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import { canActInStore, canonicalJson, type AuthContext } from '@pos/http';
@@ -22,10 +22,11 @@ import {
   type RefundRow,
 } from './data/payment-repository';
 import { applyLedgerEntry, findGiftCard, findGiftCardByHash } from './data/gift-card-repository';
-import { checkRefund, onExistingPayment, redeem, voidAmount } from './domain/payment-rules';
+import { checkRefund, loyaltyPoints, onExistingPayment, redeem, voidAmount, type PaymentMethod } from './domain/payment-rules';
 import { giftCardLast4, hashGiftCardCode } from './domain/gift-card-code';
 import { callProcessor, ProcessorRejectedError, ProcessorUnavailableError, type ChargeResult, type Deadline, type RetryPolicy } from './processor';
 import type { ProcessPaymentInput } from './http/schemas';
+import type { RedeemResult } from './loyalty/customer-loyalty';
 
 /*
  * The payment flows. Money-moving steps follow one rule: no payment is ever captured twice.
@@ -38,6 +39,12 @@ import type { ProcessPaymentInput } from './http/schemas';
  *   transaction with the payment id as the processor idempotency key (timeouts and retries reuse
  *   it, so a charge whose answer was lost comes back instead of being made again), (3) record the
  *   outcome only if the payment is still `pending` (a void-by-key may have run meanwhile).
+ * - loyalty: the card flow with customer-service's points ledger as the processor: claim as
+ *   `pending` (with the customer and the points), redeem outside any transaction with the payment's
+ *   Idempotency-Key as the redemption key, record the outcome only if nobody decided meanwhile.
+ *   Refunds give points back through the redemption's refund endpoint (partial ones by points),
+ *   voids give back all that is left — by key, which leaves a cancel marker at customer-service when
+ *   the redemption never arrived, so a late one is refused.
  * - Refunds and voids lock the payment row (FOR UPDATE), so concurrent ones queue and the
  *   refundable amount is checked against committed state.
  */
@@ -52,6 +59,13 @@ const money = (amount: number, currency: string): Money => ({ amount, currency }
 export function declined(p: PaymentRow, available?: Money): ProblemError {
   const code = p.failure_code ?? 'declined';
   const reason = p.failure_reason ?? 'The payment was declined';
+  if (code === 'insufficient_loyalty_points') {
+    return new ProblemError(402, 'insufficient_loyalty_points', 'Payment Required', reason, undefined, undefined, {
+      paymentId: p.id,
+      availableBalance: available ?? money(0, p.currency!),
+      availablePoints: p.loyalty_balance_after ?? 0,
+    });
+  }
   if (code === 'insufficient_gift_card_balance') {
     return new ProblemError(402, 'insufficient_gift_card_balance', 'Payment Required', reason, undefined, undefined, {
       paymentId: p.id,
@@ -66,6 +80,22 @@ export const paymentVoided = (p: PaymentRow) =>
 
 export const processorUnavailable = (detail = 'The card processor did not answer in time; nothing is captured as far as we know. Retry with the same Idempotency-Key, or void it by key') =>
   new ProblemError(503, 'processor_unavailable', 'Service Unavailable', detail, undefined, { 'Retry-After': '1' });
+
+export const loyaltyUnavailable = () =>
+  processorUnavailable(
+    'customer-service (loyalty points) did not answer in time; whether the points were redeemed is unknown. Retry with the same Idempotency-Key, or void it by key (which gives any redeemed points back)',
+  );
+
+function loyaltyProblem(err: unknown): never {
+  if (err instanceof ProcessorUnavailableError) throw processorUnavailable(`customer-service (loyalty points) did not answer (${err.timedOut ? 'timeout' : 'outage'}); nothing was changed. Retry with the same Idempotency-Key`);
+  if (err instanceof ProcessorRejectedError) throw conflict(`customer-service refused: ${err.message}`, 'processor_rejected', { processorCode: err.code });
+  throw err;
+}
+
+/** The payment methods the payment.* event schemas (shared/types) list; other methods write no payment.* event. */
+type EventMethod = z.input<(typeof EventDataSchemas)[typeof EVENTS.paymentCaptured]>['method'];
+const eventMethod = (m: PaymentMethod | null): EventMethod | undefined =>
+  EventDataSchemas[EVENTS.paymentCaptured].shape.method.safeParse(m).success ? (m as EventMethod) : undefined;
 
 function processorProblem(err: unknown): never {
   if (err instanceof ProcessorUnavailableError) throw processorUnavailable(`The card processor did not answer (${err.timedOut ? 'timeout' : 'outage'}); nothing was changed. Retry with the same Idempotency-Key`);
@@ -83,11 +113,33 @@ export class Payments {
   private readonly policy: RetryPolicy;
   /** Time kept after the processor phase for recording its outcome. */
   private readonly reserveMs: number;
+  /** Calls to customer-service (loyalty): same attempts and backoff as the processor, their own timeout. */
+  private readonly loyaltyPolicy: RetryPolicy;
 
   constructor(private readonly deps: PaymentDeps) {
     const c = deps.config;
     this.policy = { timeoutMs: c.PROCESSOR_TIMEOUT_MS, maxAttempts: c.PROCESSOR_MAX_ATTEMPTS, backoffMs: c.PROCESSOR_RETRY_BACKOFF_MS };
+    this.loyaltyPolicy = { ...this.policy, timeoutMs: c.CUSTOMER_SERVICE_TIMEOUT_MS };
     this.reserveMs = Math.min(1_500, Math.floor(c.PAYMENT_HANDLER_TIMEOUT_MS / 4));
+  }
+
+  /** Points for an amount of a loyalty payment or refund; 400 naming `amount` when it is not whole points. */
+  private points(amount: number): number {
+    const value = this.deps.config.LOYALTY_POINT_VALUE;
+    const points = loyaltyPoints(amount, value);
+    if (points === undefined) {
+      throw badRequest(`Loyalty points are worth ${value} minor units each; the amount must be a whole number of points`, [
+        { path: 'amount', message: `must be a multiple of ${value} (the value of one loyalty point)` },
+      ]);
+    }
+    return points;
+  }
+
+  /** Runs one customer-service operation with retries (same key), each call bounded by what the deadline leaves. */
+  private callLoyalty<T>(what: string, op: (timeoutMs: number) => Promise<T>, deadline: Deadline): Promise<T> {
+    const until = deadline.earlier(this.reserveMs);
+    const timeout = this.deps.config.CUSTOMER_SERVICE_TIMEOUT_MS;
+    return callProcessor(what, () => op(Math.max(25, Math.min(timeout, until.remaining()))), this.loyaltyPolicy, until, this.deps.logger);
   }
 
   // ---- process -----------------------------------------------------------------------------------
@@ -126,6 +178,9 @@ export class Payments {
       case 'card':
         settled = await this.chargeCard(base, body.cardToken, deadline);
         break;
+      case 'loyalty':
+        settled = await this.redeemLoyalty(base, body.customerId, this.points(body.amount.amount), deadline);
+        break;
     }
     switch (settled.kind) {
       case 'captured':
@@ -158,6 +213,7 @@ export class Payments {
   }
 
   private async availableOn(db: PoolClient, row: PaymentRow): Promise<Money | undefined> {
+    if (row.failure_code === 'insufficient_loyalty_points') return money((row.loyalty_balance_after ?? 0) * this.deps.config.LOYALTY_POINT_VALUE, row.currency!);
     if (row.failure_code !== 'insufficient_gift_card_balance' || !row.gift_card_id) return undefined;
     const card = await findGiftCard(db, row.tenant_id, row.gift_card_id);
     return card ? money(card.balance, card.currency) : undefined;
@@ -283,6 +339,91 @@ export class Payments {
     });
   }
 
+  /**
+   * loyalty: claim as pending (committed, with the customer and the points), redeem at customer-service
+   * with the payment's Idempotency-Key as the redemption key, record the outcome only if the payment
+   * is still undecided — a void-by-key that ran meanwhile gave the points back (or left a cancel
+   * marker that makes the redemption answer `redemption_voided`), and wins.
+   */
+  private async redeemLoyalty(p: NewPayment, customerId: string, points: number, deadline: Deadline): Promise<Settled> {
+    const { pool, loyalty } = this.deps;
+    const start = await withTenant(pool, p.tenantId, async (db): Promise<Settled | { kind: 'resume'; row: PaymentRow }> => {
+      const row = await claimPayment(db, { ...p, status: 'pending', customerId, loyaltyPoints: points, processor: 'loyalty' });
+      if (row) return { kind: 'resume', row };
+      const found = await this.existing(db, p);
+      if (found.kind !== 'resume' || found.row.status === 'pending') return found;
+      // failed (customer-service did not answer last time): ask again with the same redemption key.
+      const reopened = await settlePayment(db, p.tenantId, found.row.id, ['failed'], { status: 'pending', failureCode: null, failureReason: null });
+      return { kind: 'resume', row: reopened! };
+    });
+    if (start.kind !== 'resume') return start;
+    const row = start.row;
+    const asked = row.loyalty_points ?? points;
+
+    let result: RedeemResult | { outcome: 'refused'; code: string; reason: string };
+    try {
+      result = await this.callLoyalty(
+        'loyalty redeem',
+        (timeoutMs) =>
+          loyalty.redeem({ tenantId: p.tenantId, customerId: row.customer_id ?? customerId, key: row.idempotency_key, points: asked, reference: `sale:${row.transaction_id}`, timeoutMs }),
+        deadline,
+      );
+    } catch (err) {
+      if (err instanceof ProcessorRejectedError) {
+        result = { outcome: 'refused', code: err.code, reason: err.message };
+      } else {
+        const timedOut = err instanceof ProcessorUnavailableError && err.timedOut;
+        await withTenant(pool, p.tenantId, (db) =>
+          settlePayment(db, p.tenantId, row.id, ['pending'], {
+            status: 'failed',
+            failureCode: timedOut ? 'loyalty_timeout' : 'loyalty_unavailable',
+            failureReason: timedOut ? 'customer-service did not answer in time' : 'customer-service is unavailable',
+          }),
+        );
+        throw loyaltyUnavailable();
+      }
+    }
+
+    // A definite answer from customer-service beats `failed` (unknown) left by a concurrent attempt.
+    const undecided = ['pending', 'failed'] as const;
+    return withTenant(pool, p.tenantId, async (db): Promise<Settled> => {
+      let done: PaymentRow | undefined;
+      switch (result.outcome) {
+        case 'redeemed':
+          done = await settlePayment(db, p.tenantId, row.id, undecided, { status: 'captured', processorRef: result.redemptionId, loyaltyBalanceAfter: result.balanceAfter, failureCode: null, failureReason: null });
+          if (done) await this.capturedEvent(db, done);
+          break;
+        case 'insufficient':
+          done = await settlePayment(db, p.tenantId, row.id, undecided, {
+            status: 'declined',
+            failureCode: 'insufficient_loyalty_points',
+            failureReason: `The customer has ${result.availablePoints} points, fewer than the ${asked} asked; pay the rest with another tender`,
+            loyaltyBalanceAfter: result.availablePoints,
+          });
+          if (done) await this.failedEvent(db, done);
+          break;
+        case 'refused':
+          done = await settlePayment(db, p.tenantId, row.id, undecided, { status: 'declined', failureCode: result.code, failureReason: result.reason });
+          if (done) await this.failedEvent(db, done);
+          break;
+        case 'voided':
+          done = await settlePayment(db, p.tenantId, row.id, undecided, { status: 'voided' });
+          break;
+      }
+      const current = done ?? (await findPayment(db, p.tenantId, row.id))!;
+      switch (current.status) {
+        case 'captured':
+          return { kind: 'captured', row: current, replayed: !done };
+        case 'declined':
+          return { kind: 'declined', row: current, available: await this.availableOn(db, current) };
+        case 'voided':
+          return { kind: 'voided', row: current };
+        default:
+          throw loyaltyUnavailable();
+      }
+    });
+  }
+
   // ---- refunds -----------------------------------------------------------------------------------
 
   async refund(auth: AuthContext, paymentId: string, body: { amount: Money; reason?: string }, key: string, deadline: Deadline): Promise<{ refund: RefundRow; replayed: boolean }> {
@@ -329,6 +470,28 @@ export class Payments {
       } else if (p.method === 'gift_card') {
         const card = (await findGiftCard(db, auth.tenantId, p.gift_card_id!, true))!;
         await applyLedgerEntry(db, card, { id: randomUUID(), kind: 'refund', amount: body.amount.amount, paymentId: p.id, refundId, actorId: auth.userId });
+      } else if (p.method === 'loyalty') {
+        // The points go back to the customer by the redemption's key; this refund's own key makes the call safe to repeat.
+        const points = this.points(body.amount.amount);
+        try {
+          const back = await this.callLoyalty(
+            'loyalty give-back',
+            (timeoutMs) =>
+              this.deps.loyalty.giveBack({
+                tenantId: auth.tenantId,
+                customerId: p.customer_id!,
+                key: p.idempotency_key,
+                points,
+                callKey: `${p.id}:refund:${key}`,
+                reason: reason?.slice(0, 200),
+                timeoutMs,
+              }),
+            deadline,
+          );
+          processorRef = back.entryId;
+        } catch (err) {
+          loyaltyProblem(err);
+        }
       }
       const refund = await insertRefund(db, {
         id: refundId,
@@ -342,7 +505,8 @@ export class Payments {
         createdBy: auth.userId,
       });
       const updated = await addRefunded(db, auth.tenantId, p.id, body.amount.amount);
-      await writeEvent(db, {
+      const method = eventMethod(p.method);
+      if (method) await writeEvent(db, {
         schema: SCHEMA,
         type: EVENTS.paymentRefunded,
         tenantId: auth.tenantId,
@@ -350,7 +514,7 @@ export class Payments {
           paymentId: p.id,
           transactionId: p.transaction_id!,
           storeId: p.store_id!,
-          method: p.method!,
+          method,
           refundId,
           amount: body.amount,
           refundedTotal: money(updated.refunded_amount, p.currency!),
@@ -403,6 +567,15 @@ export class Payments {
         processorProblem(err);
       }
     }
+    // Loyalty: give back by the redemption key everything not yet given back. When the redemption
+    // never arrived (outcome unknown), customer-service leaves a cancel marker that refuses it later.
+    if (p.method === 'loyalty') {
+      try {
+        await this.callLoyalty('loyalty void', (timeoutMs) => this.deps.loyalty.giveBack({ tenantId: auth.tenantId, customerId: p.customer_id!, key: p.idempotency_key, timeoutMs }), deadline);
+      } catch (err) {
+        loyaltyProblem(err);
+      }
+    }
     const captured = p.status === 'captured';
     const reversed = captured ? voidAmount({ status: p.status, amount: p.amount!, refundedAmount: p.refunded_amount, currency: p.currency! }) : 0;
     if (captured && p.method === 'gift_card' && reversed > 0) {
@@ -410,7 +583,8 @@ export class Payments {
       await applyLedgerEntry(db, card, { id: randomUUID(), kind: 'void', amount: reversed, paymentId: p.id, actorId: auth.userId });
     }
     const done = (await settlePayment(db, auth.tenantId, p.id, [p.status], { status: 'voided' }))!;
-    if (captured) {
+    const method = eventMethod(p.method);
+    if (captured && method) {
       await writeEvent(db, {
         schema: SCHEMA,
         type: EVENTS.paymentRefunded,
@@ -419,7 +593,7 @@ export class Payments {
           paymentId: p.id,
           transactionId: p.transaction_id!,
           storeId: p.store_id!,
-          method: p.method!,
+          method,
           refundId: null,
           amount: money(reversed, p.currency!),
           refundedTotal: money(p.amount!, p.currency!),
@@ -442,6 +616,8 @@ export class Payments {
   // ---- events ------------------------------------------------------------------------------------
 
   private async capturedEvent(db: PoolClient, p: PaymentRow): Promise<void> {
+    const method = eventMethod(p.method);
+    if (!method) return;
     await writeEvent(db, {
       schema: SCHEMA,
       type: EVENTS.paymentCaptured,
@@ -451,7 +627,7 @@ export class Payments {
         transactionId: p.transaction_id!,
         storeId: p.store_id!,
         idempotencyKey: p.idempotency_key,
-        method: p.method!,
+        method,
         amount: money(p.amount!, p.currency!),
         card: p.card_brand && p.card_last4 ? { brand: p.card_brand, last4: p.card_last4 } : null,
         giftCard: p.gift_card_id && p.gift_card_last4 ? { giftCardId: p.gift_card_id, last4: p.gift_card_last4, balanceAfter: money(p.gift_card_balance_after ?? 0, p.currency!) } : null,
@@ -461,6 +637,8 @@ export class Payments {
   }
 
   private async failedEvent(db: PoolClient, p: PaymentRow): Promise<void> {
+    const method = eventMethod(p.method);
+    if (!method) return;
     await writeEvent(db, {
       schema: SCHEMA,
       type: EVENTS.paymentFailed,
@@ -470,7 +648,7 @@ export class Payments {
         transactionId: p.transaction_id!,
         storeId: p.store_id!,
         idempotencyKey: p.idempotency_key,
-        method: p.method!,
+        method,
         amount: money(p.amount!, p.currency!),
         code: p.failure_code ?? 'declined',
         reason: p.failure_reason ?? 'declined',

@@ -2,7 +2,7 @@ import { containsCardNumber, loadConfig, luhnValid } from '@pos/utils';
 import { configSchema } from '../src/config';
 import { findCardData } from '../src/domain/card-data';
 import { GIFT_CARD_ALPHABET, generateGiftCardCode, giftCardLast4, hashGiftCardCode, normalizeGiftCardCode } from '../src/domain/gift-card-code';
-import { checkRefund, onExistingPayment, redeem, refundable, voidAmount } from '../src/domain/payment-rules';
+import { checkRefund, loyaltyPoints, onExistingPayment, redeem, refundable, voidAmount } from '../src/domain/payment-rules';
 import { Deadline, ProcessorRejectedError, ProcessorUnavailableError, callProcessor, simulatedCard } from '../src/processor';
 
 describe('card data detection', () => {
@@ -142,5 +142,22 @@ describe('simulator token table and configuration', () => {
     expect(defaults).toMatchObject({ PROCESSOR_TIMEOUT_MS: 3000, PROCESSOR_MAX_ATTEMPTS: 3, PAYMENT_HANDLER_TIMEOUT_MS: 8000, PAYMENT_PROCESSOR: 'simulator', PORT: 3004 });
     expect(() => loadConfig(configSchema, { NODE_ENV: 'test', PROCESSOR_TIMEOUT_MS: '9000' })).toThrow(/PAYMENT_HANDLER_TIMEOUT_MS/);
     expect(() => loadConfig(configSchema, { NODE_ENV: 'test', PAYMENT_PROCESSOR: 'stripe' })).toThrow(/PAYMENT_PROCESSOR/);
+  });
+
+  it('when loyalty settings are loaded, then a point is worth 1 minor unit by default and the customer-service call nests inside the handler', () => {
+    const defaults = loadConfig(configSchema, { NODE_ENV: 'test' });
+    expect(defaults).toMatchObject({ LOYALTY_POINT_VALUE: 1, CUSTOMER_SERVICE_TIMEOUT_MS: 3000, CUSTOMER_SERVICE_URL: 'http://127.0.0.1:3005', SERVICE_CLIENT_ID: 'payment-service' });
+    expect(() => loadConfig(configSchema, { NODE_ENV: 'test', CUSTOMER_SERVICE_TIMEOUT_MS: '8000' })).toThrow(/CUSTOMER_SERVICE_TIMEOUT_MS/);
+    expect(() => loadConfig(configSchema, { NODE_ENV: 'test', LOYALTY_POINT_VALUE: '0' })).toThrow(/LOYALTY_POINT_VALUE/);
+  });
+});
+
+describe('loyalty points', () => {
+  it('when an amount is a whole number of points, then it converts to amount / value points; otherwise it is refused (undefined)', () => {
+    expect(loyaltyPoints(400, 1)).toBe(400);
+    expect(loyaltyPoints(1000, 5)).toBe(200);
+    expect(loyaltyPoints(1003, 5)).toBeUndefined();
+    expect(() => loyaltyPoints(0, 1)).toThrow(RangeError);
+    expect(() => loyaltyPoints(100, 0)).toThrow(RangeError);
   });
 });

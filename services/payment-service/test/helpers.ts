@@ -10,6 +10,7 @@ import { PASSWORD, bearer, registerTenant, startAuthService, uniqueEmail, type R
 import { configSchema } from '../src/config';
 import { buildDeps, closeDeps, type BuiltDeps } from '../src/build-deps';
 import { createApp } from '../src/app';
+import type { CustomersUnderTest } from '../../customer-service/test/helpers';
 
 export { bearer, PASSWORD };
 
@@ -59,13 +60,20 @@ export async function createShop(auth: AuthServer): Promise<Shop> {
   return { ...t, otherStoreId: other.body.id, manager: await user('manager'), cashier: await user('cashier') };
 }
 
-/** Fast processor timings for tests: one call 300 ms, tok_timeout answers after 1 s, handler 3 s. */
+/**
+ * Fast timings for tests: one processor call 300 ms, tok_timeout answers after 1 s, one call to
+ * customer-service 1.5 s, handler 3 s.
+ */
 export const TEST_TIMINGS = {
   PROCESSOR_TIMEOUT_MS: '300',
   SIMULATOR_SLOW_RESPONSE_MS: '1000',
   PROCESSOR_RETRY_BACKOFF_MS: '20',
   PAYMENT_HANDLER_TIMEOUT_MS: '3000',
+  CUSTOMER_SERVICE_TIMEOUT_MS: '1500',
 };
+
+/** The test auth-service's client credentials (its SERVICE_CLIENTS), used for payment-service's service tokens. */
+export const TEST_SERVICE_CLIENT = { SERVICE_CLIENT_ID: 'transaction-service', SERVICE_CLIENT_SECRET: 'test-secret-123' };
 
 export interface PaymentsUnderTest {
   deps: BuiltDeps;
@@ -77,7 +85,7 @@ export interface PaymentsUnderTest {
 }
 
 export async function startPayments(authUrl: string, overrides: Record<string, string> = {}): Promise<PaymentsUnderTest> {
-  const config = loadConfig(configSchema, { ...process.env, AUTH_SERVICE_URL: authUrl, ...TEST_TIMINGS, ...overrides });
+  const config = loadConfig(configSchema, { ...process.env, AUTH_SERVICE_URL: authUrl, ...TEST_TIMINGS, ...TEST_SERVICE_CLIENT, ...overrides });
   const logLines: string[] = [];
   const stream = new Writable({
     write(chunk, _enc, cb) {
@@ -145,4 +153,49 @@ export async function giftCardDrift(admin: Pool, tenantId: string) {
     [tenantId],
   );
   return rows;
+}
+
+/** The real customer-service (loyalty ledger) on a loopback port, for `loyalty` payments. */
+export interface CustomerServer {
+  app: CustomersUnderTest['app'];
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startCustomerServer(authUrl: string): Promise<CustomerServer> {
+  // Loaded lazily: customer-service is a sibling workspace.
+  const { startCustomers } = await import('../../customer-service/test/helpers');
+  const customers = await startCustomers(authUrl);
+  const server: Server = customers.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    app: customers.app,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await customers.close();
+    },
+  };
+}
+
+/** A customer with `points` loyalty points (granted by an owner's adjustment at customer-service). */
+export async function customerWithPoints(customers: CustomerServer, ownerToken: string, points: number): Promise<string> {
+  const tag = randomUUID().slice(0, 8);
+  const created = await request(customers.app).post('/api/v1/customers').set(bearer(ownerToken)).send({ name: `Loyal ${tag}`, email: `loyal-${tag}@example.test` }).expect(201);
+  const id = created.body.id as string;
+  if (points > 0) {
+    await request(customers.app)
+      .post(`/api/v1/customers/${id}/loyalty/adjustments`)
+      .set(bearer(ownerToken))
+      .set('Idempotency-Key', randomUUID())
+      .send({ points, reason: 'welcome bonus' })
+      .expect(201);
+  }
+  return id;
+}
+
+export async function pointsBalance(customers: CustomerServer, token: string, customerId: string): Promise<number> {
+  const res = await request(customers.app).get(`/api/v1/customers/${customerId}/loyalty`).set(bearer(token)).expect(200);
+  return res.body.balance as number;
 }

@@ -20,6 +20,10 @@ export interface PaymentRow {
   gift_card_id: string | null;
   gift_card_last4: string | null;
   gift_card_balance_after: number | null;
+  customer_id: string | null;
+  loyalty_points: number | null;
+  /** The customer's points after this payment: after the redemption (captured), or what was available (declined). */
+  loyalty_balance_after: number | null;
   processor: string | null;
   processor_ref: string | null;
   failure_code: string | null;
@@ -45,6 +49,7 @@ export const paymentView = (p: PaymentRow) => ({
   refundedAmount: money(p.tombstone ? null : p.refunded_amount, p.currency),
   card: p.card_brand && p.card_last4 ? { brand: p.card_brand, last4: p.card_last4 } : null,
   giftCard: p.gift_card_last4 ? { last4: p.gift_card_last4, balanceAfter: money(p.gift_card_balance_after, p.currency) } : null,
+  loyalty: p.customer_id && p.loyalty_points !== null ? { customerId: p.customer_id, points: p.loyalty_points, balanceAfter: p.loyalty_balance_after } : null,
   processorRef: p.processor_ref,
   failure: p.failure_code ? { code: p.failure_code, reason: p.failure_reason ?? p.failure_code } : null,
   tombstone: p.tombstone,
@@ -70,6 +75,8 @@ export interface NewPayment {
   cardBrand?: string | null;
   cardLast4?: string | null;
   giftCardLast4?: string | null;
+  customerId?: string | null;
+  loyaltyPoints?: number | null;
   processor?: string | null;
   processorRef?: string | null;
   createdBy: string;
@@ -82,8 +89,8 @@ export interface NewPayment {
 export async function claimPayment(db: Queryable, p: NewPayment): Promise<PaymentRow | undefined> {
   const { rows } = await db.query<PaymentRow>(
     `INSERT INTO payments.payments (id, tenant_id, idempotency_key, transaction_id, store_id, method, amount, currency, status, request_hash,
-                                    card_token, card_brand, card_last4, gift_card_last4, processor, processor_ref, created_by)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                    card_token, card_brand, card_last4, gift_card_last4, processor, processor_ref, created_by, customer_id, loyalty_points)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
      RETURNING *`,
     [
@@ -104,6 +111,8 @@ export async function claimPayment(db: Queryable, p: NewPayment): Promise<Paymen
       p.processor ?? null,
       p.processorRef ?? null,
       p.createdBy,
+      p.customerId ?? null,
+      p.loyaltyPoints ?? null,
     ],
   );
   return rows[0];
@@ -142,6 +151,7 @@ export interface Outcome {
   cardLast4?: string | null;
   giftCardId?: string | null;
   giftCardBalanceAfter?: number | null;
+  loyaltyBalanceAfter?: number | null;
   failureCode?: string | null;
   failureReason?: string | null;
 }
@@ -163,6 +173,7 @@ export async function settlePayment(db: Queryable, tenantId: string, id: string,
         gift_card_balance_after = CASE WHEN $15 THEN gift_card_balance_after ELSE $16::bigint END,
         failure_code = CASE WHEN $17 THEN failure_code ELSE $18 END,
         failure_reason = CASE WHEN $19 THEN failure_reason ELSE $20 END,
+        loyalty_balance_after = CASE WHEN $21 THEN loyalty_balance_after ELSE $22::bigint END,
         voided_at = CASE WHEN $4 = 'voided' THEN now() ELSE voided_at END,
         version = version + 1,
         updated_at = now()
@@ -189,6 +200,8 @@ export async function settlePayment(db: Queryable, tenantId: string, id: string,
       o.failureCode ?? null,
       keep(o.failureReason),
       o.failureReason ?? null,
+      keep(o.loyaltyBalanceAfter),
+      o.loyaltyBalanceAfter ?? null,
     ],
   );
   return rows[0];

@@ -1,11 +1,11 @@
 /** Pure payment rules: what a stored payment means for a new request, refunds, gift card balances. */
 
-export type PaymentMethod = 'cash' | 'card' | 'external_card' | 'gift_card';
+export type PaymentMethod = 'cash' | 'card' | 'external_card' | 'gift_card' | 'loyalty';
 export type PaymentStatus = 'pending' | 'captured' | 'declined' | 'failed' | 'voided';
 
-export const PAYMENT_METHODS = ['cash', 'card', 'external_card', 'gift_card'] as const satisfies readonly PaymentMethod[];
+export const PAYMENT_METHODS = ['cash', 'card', 'external_card', 'gift_card', 'loyalty'] as const satisfies readonly PaymentMethod[];
 
-/** Card payments go through the processor; the others are settled inside payment-service. */
+/** Card payments go through the processor; loyalty through customer-service; the others are settled inside payment-service. */
 export const usesProcessor = (method: PaymentMethod) => method === 'card';
 
 export interface ExistingPayment {
@@ -70,3 +70,13 @@ export function redeem(balance: number, amount: number): Redemption {
 
 /** What a void gives back: everything captured that was not refunded yet. */
 export const voidAmount = (p: RefundablePayment) => refundable(p);
+
+/**
+ * Loyalty points for an amount (POS-DESIGN §11 "Tenders"): `pointValue` minor units per point. A
+ * loyalty tender, and each refund of one, must be a whole number of points (undefined otherwise).
+ */
+export function loyaltyPoints(amount: number, pointValue: number): number | undefined {
+  if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('a loyalty amount must be a positive integer');
+  if (!Number.isSafeInteger(pointValue) || pointValue <= 0) throw new RangeError('the point value must be a positive integer');
+  return amount % pointValue === 0 ? amount / pointValue : undefined;
+}

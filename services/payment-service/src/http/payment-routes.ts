@@ -24,7 +24,7 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
   table.add({
     method: 'post',
     path: '/api/v1/payments/process',
-    summary: 'Take one tender of a sale: cash, card (through the processor), external card terminal or gift card',
+    summary: 'Take one tender of a sale: cash, card (through the processor), external card terminal, gift card or loyalty points (redeemed at customer-service)',
     tags,
     roles: TAKE,
     headers: IdempotencyKeyHeader,
@@ -32,10 +32,17 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
     body: ProcessPaymentBody,
     responses: {
       201: { description: 'Captured (also when a payment with this key was already captured)', schema: PaymentSchema },
-      402: { description: '`payment_declined` (with `declineCode`, `reason`) or `insufficient_gift_card_balance` (with `availableBalance`); nothing captured' },
+      400: { description: 'Bad input; for `loyalty`, also an amount that is not a whole number of points (names `amount`)' },
+      402: {
+        description:
+          '`payment_declined` (with `declineCode`, `reason`), `insufficient_gift_card_balance` or `insufficient_loyalty_points` (with `availableBalance`, and `availablePoints` for loyalty); nothing captured',
+      },
       409: { description: '`payment_voided`: this key was voided by key (saga compensation); `idempotency_in_progress`' },
       422: { description: 'The Idempotency-Key was used with a different request' },
-      503: { description: '`processor_unavailable`: processor outage or timeouts after retries; nothing captured, retry with the same key' },
+      503: {
+        description:
+          '`processor_unavailable`: processor or customer-service (loyalty) outage or timeouts after retries; retry with the same key, or void it by key (for loyalty the outcome is unknown: void-by-key gives any redeemed points back)',
+      },
     },
     handler: async ({ req, res, body, auth }) => {
       assertStoreAccess(auth, body.storeId);
@@ -112,7 +119,7 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
   table.add({
     method: 'post',
     path: '/api/v1/payments/:id/void',
-    summary: 'Void a payment: reverse everything not yet refunded (processor void, gift card credited); idempotent',
+    summary: 'Void a payment: reverse everything not yet refunded (processor void, gift card credited, loyalty points given back); idempotent',
     tags,
     roles: REVERSE,
     headers: IdempotencyKeyHeader,

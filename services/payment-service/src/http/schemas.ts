@@ -45,15 +45,22 @@ export const TerminalApproval = z
 
 const common = { transactionId: Uuid, storeId: Uuid, amount: PositiveMoney };
 
+export const LoyaltyCustomerId = z
+  .string(requiredFor('loyalty payments'))
+  .uuid('must be a uuid')
+  .openapi({ description: "The customer whose loyalty points pay (customer-service's customer id)." });
+
 export const ProcessPaymentBody = z
   .discriminatedUnion('method', [
     z.object({ method: z.literal('cash'), ...common }).strict(),
     z.object({ method: z.literal('card'), ...common, cardToken: CardToken }).strict(),
     z.object({ method: z.literal('external_card'), ...common, terminal: TerminalApproval }).strict(),
     z.object({ method: z.literal('gift_card'), ...common, giftCardCode: GiftCardCode }).strict(),
+    z.object({ method: z.literal('loyalty'), ...common, customerId: LoyaltyCustomerId }).strict(),
   ], { error: (issue) => (issue.code === 'invalid_union' ? `must be one of ${PAYMENT_METHODS.join(', ')}` : undefined) })
   .openapi('ProcessPaymentRequest', {
-    description: 'One tender of a sale. Each method needs its own field: card -> cardToken, gift_card -> giftCardCode, external_card -> terminal.',
+    description:
+      'One tender of a sale. Each method needs its own field: card -> cardToken, gift_card -> giftCardCode, external_card -> terminal, loyalty -> customerId (the amount must be a whole number of points: a multiple of LOYALTY_POINT_VALUE).',
   });
 export type ProcessPaymentInput = z.infer<typeof ProcessPaymentBody>;
 
@@ -71,6 +78,13 @@ export const PaymentSchema = z
     refundedAmount: NullableMoney,
     card: z.object({ brand: z.string(), last4: z.string() }).nullable(),
     giftCard: z.object({ last4: z.string(), balanceAfter: NullableMoney }).nullable(),
+    loyalty: z
+      .object({
+        customerId: Uuid,
+        points: z.number().int().openapi({ description: 'Points this payment redeems (amount / LOYALTY_POINT_VALUE)' }),
+        balanceAfter: z.number().int().nullable().openapi({ description: "The customer's points after the redemption (captured) or available when declined" }),
+      })
+      .nullable(),
     processorRef: z.string().nullable(),
     failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
     tombstone: z.boolean().openapi({ description: 'A void-by-key that found no payment: no money, refuses a late capture with its key.' }),
