@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   for (const r of [relayRedis, consumerRedis]) r.on('error', () => undefined);
   const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: SERVICE, logger, registry: service.metrics });
   // Purchase history and loyalty points come from transaction-service's sale events.
-  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: SERVICE, streams: SALE_EVENT_SOURCES, handlers: saleEventHandlers(deps), logger });
+  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: SERVICE, streams: SALE_EVENT_SOURCES, handlers: saleEventHandlers(deps), logger, registry: service.metrics });
   relay.start();
   await consumer.start();
 

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   for (const r of [relayRedis, consumerRedis]) r.on('error', () => undefined);
   const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: 'inventory-service', logger, registry: service.metrics });
-  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'inventory-service', streams: ['auth-service'], handlers: storeEventHandlers(SCHEMA), logger });
+  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'inventory-service', streams: ['auth-service'], handlers: storeEventHandlers(SCHEMA), logger, registry: service.metrics });
   relay.start();
   await consumer.start();
 

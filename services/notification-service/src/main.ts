@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     streams: CONSUMED_STREAMS,
     handlers: notificationEventHandlers({ config, logger, onQueued: () => worker.wake() }),
     logger,
+    registry: service.metrics,
   });
   worker.start();
   await consumer.start();

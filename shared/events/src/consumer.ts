@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { withTenant, type Pool, type PoolClient } from '@pos/database';
 import { EventEnvelopeSchema, type EventEnvelope } from '@pos/types';
 import { runWithContext, type Logger } from '@pos/utils';
@@ -38,6 +39,8 @@ export interface EventConsumerOptions {
   /** Pause after an outage-type failure or a loop error before reading again. */
   retryDelayMs?: number;
   logger?: Logger;
+  /** When given: `events_consumed_total{group,outcome}` and `events_consumer_lag{group,stream}`. */
+  registry?: Registry;
 }
 
 export type ConsumeOutcome = 'handled' | 'duplicate' | 'ignored' | 'failed' | 'retry' | 'dead-lettered';
@@ -53,7 +56,8 @@ type ReadReply = [stream: string, entries: Entry[]][] | null;
 export class EventConsumer {
   readonly consumerName: string;
   readonly streams: string[];
-  private readonly opts: Required<Omit<EventConsumerOptions, 'logger' | 'consumerName' | 'streams'>>;
+  private readonly opts: Required<Omit<EventConsumerOptions, 'logger' | 'consumerName' | 'streams' | 'registry'>>;
+  private readonly consumed: Counter<'group' | 'outcome'> | undefined;
   private readonly inbox: string;
   private readonly logger: Logger;
   private readonly sleeper = new Sleeper();
@@ -80,6 +84,24 @@ export class EventConsumer {
     this.streams = options.streams.map((producer) => eventStream(producer, this.opts.streamPrefix));
     this.inbox = qualify(options.schema, 'inbox');
     this.logger = options.logger ?? defaultLogger(options.group);
+    this.consumed = options.registry ? consumerMetrics(options.registry, this) : undefined;
+  }
+
+  get group(): string {
+    return this.opts.group;
+  }
+
+  /** Entries of each stream not yet delivered to this group (Redis 7 `XINFO GROUPS` lag). */
+  async lag(): Promise<Array<{ stream: string; lag: number }>> {
+    const out: Array<{ stream: string; lag: number }> = [];
+    for (const stream of this.streams) {
+      const groups = (await this.redis.call('XINFO', 'GROUPS', stream).catch(() => [])) as unknown[][];
+      for (const g of groups) {
+        const info = Object.fromEntries(Array.from({ length: g.length / 2 }, (_, i) => [String(g[2 * i]), g[2 * i + 1]]));
+        if (info.name === this.opts.group && typeof info.lag === 'number') out.push({ stream, lag: info.lag });
+      }
+    }
+    return out;
   }
 
   async start(): Promise<void> {
@@ -196,6 +218,7 @@ export class EventConsumer {
     let n = 0;
     for (const [id, fields] of entries) {
       const outcome = await this.handleEntry(stream, id, fields);
+      this.consumed?.inc({ group: this.opts.group, outcome });
       if (outcome === 'retry') {
         // The rest stay pending and come back through XAUTOCLAIM once the outage is over.
         if (this.running) await this.sleeper.sleep(this.opts.retryDelayMs);
@@ -332,4 +355,30 @@ function parseEnvelope(raw: string | undefined): EventEnvelope {
   if (data && !data.success) throw new InvalidEventError(`data of ${envelope.data.type} event does not match its schema`, data.error.issues);
   // The handler gets the event as published, not the schema's stripped copy.
   return envelope.data;
+}
+
+// One set of metrics per registry, shared by the consumers registered on it (names must be unique).
+const consumersByRegistry = new WeakMap<Registry, { counter: Counter<'group' | 'outcome'>; members: Set<EventConsumer> }>();
+
+function consumerMetrics(registry: Registry, consumer: EventConsumer): Counter<'group' | 'outcome'> {
+  let entry = consumersByRegistry.get(registry);
+  if (!entry) {
+    const members = new Set<EventConsumer>();
+    const counter = new Counter({ name: 'events_consumed_total', help: 'Events read from the streams, by consumer group and outcome', labelNames: ['group', 'outcome'], registers: [registry] });
+    new Gauge({
+      name: 'events_consumer_lag',
+      help: 'Stream entries not yet delivered to the consumer group',
+      labelNames: ['group', 'stream'],
+      registers: [registry],
+      async collect() {
+        for (const c of members) {
+          for (const { stream, lag } of await c.lag().catch(() => [])) this.set({ group: c.group, stream }, lag);
+        }
+      },
+    });
+    entry = { counter, members };
+    consumersByRegistry.set(registry, entry);
+  }
+  entry.members.add(consumer);
+  return entry.counter;
 }

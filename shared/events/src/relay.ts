@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Pool } from '@pos/database';
 import type { Logger } from '@pos/utils';
 import { defaultLogger, errorInfo } from './logger';
@@ -50,6 +50,7 @@ export class OutboxRelay {
   private running = false;
   private loop: Promise<void> | undefined;
   private lastPruneAt = 0;
+  private published: Counter<'service' | 'type'> | undefined;
 
   constructor(options: OutboxRelayOptions) {
     this.opts = withDefaults(
@@ -69,7 +70,10 @@ export class OutboxRelay {
     this.stream = eventStream(options.service, this.opts.streamPrefix);
     this.table = qualify(options.schema, 'outbox');
     this.logger = options.logger ?? defaultLogger(options.service);
-    if (options.registry) registerBacklogGauge(options.registry, this);
+    if (options.registry) {
+      registerBacklogGauge(options.registry, this);
+      this.published = publishedCounter(options.registry);
+    }
   }
 
   start(): void {
@@ -137,6 +141,8 @@ export class OutboxRelay {
 
       await client.query(`UPDATE ${this.table} SET published_at = now() WHERE seq = ANY($1::bigint[])`, [rows.map((r) => r.seq)]);
       await client.query('COMMIT');
+      // Business metrics come from here: sale.completed, payment.failed, stock.low… once committed and published.
+      for (const row of rows) this.published?.inc({ service: this.service, type: String((row.envelope as { type?: unknown }).type) });
       return rows.length;
     } catch (err) {
       await client.query('ROLLBACK').catch((rollbackErr: Error) => {
@@ -164,6 +170,17 @@ export class OutboxRelay {
     const { rows } = await this.opts.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${this.table} WHERE published_at IS NULL`);
     return rows[0]?.n ?? 0;
   }
+}
+
+const publishedByRegistry = new WeakMap<Registry, Counter<'service' | 'type'>>();
+
+function publishedCounter(registry: Registry): Counter<'service' | 'type'> {
+  let counter = publishedByRegistry.get(registry);
+  if (!counter) {
+    counter = new Counter({ name: 'events_published_total', help: 'Events published from the outbox, by producing service and event type', labelNames: ['service', 'type'], registers: [registry] });
+    publishedByRegistry.set(registry, counter);
+  }
+  return counter;
 }
 
 // One gauge per registry, shared by all relays registered on it (prom-client refuses duplicate names).

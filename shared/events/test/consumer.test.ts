@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { randomUUID } from 'node:crypto';
 import { type Redis } from 'ioredis';
 import { createPool, withTenant } from '@pos/database';
@@ -118,6 +119,20 @@ describe('EventConsumer', () => {
     // Both replicas took part, yet no event was handled by both.
     const byReplica = await consumerDb.adminPool.query(`SELECT DISTINCT handled_by FROM ${consumerDb.schema}.effects ORDER BY 1`);
     expect(byReplica.rows.map((r) => r.handled_by)).toEqual(['a', 'b']);
+  });
+
+  it('when a registry is given, then consumed events are counted by outcome and the group lag is exported', async () => {
+    const registry = new Registry();
+    const c = consumer({ registry });
+    await c.ensureGroups();
+    const event = envelope();
+    for (const e of [event, event, envelope()]) await redis.xadd(stream, '*', 'event', e);
+    expect((await c.lag())[0]).toEqual({ stream, lag: 3 });
+    expect(await c.pollOnce()).toBe(3);
+    const text = await registry.metrics();
+    expect(text).toContain(`events_consumed_total{group="${GROUP}",outcome="handled"} 2`);
+    expect(text).toContain(`events_consumed_total{group="${GROUP}",outcome="duplicate"} 1`);
+    expect(text).toContain(`events_consumer_lag{group="${GROUP}",stream="${stream}"} 0`);
   });
 
   it('when the same event is delivered twice, then the second delivery changes nothing and is acked', async () => {

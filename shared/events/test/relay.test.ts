@@ -134,6 +134,7 @@ describe('OutboxRelay', () => {
     expect(await registry.getSingleMetricAsString('outbox_backlog')).toContain('outbox_backlog{service="sales"} 2');
     await r.publishPending();
     expect(await registry.getSingleMetricAsString('outbox_backlog')).toContain('outbox_backlog{service="sales"} 0');
+    expect(await registry.getSingleMetricAsString('events_published_total')).toMatch(/events_published_total\{service="sales",type="[a-z_]+\.[a-z_]+"\} 2/);
   });
 });
 
