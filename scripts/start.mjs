@@ -2,7 +2,10 @@
 // One command for a local stack: migrate, seed the demo tenant when the database is empty, start
 // every service that exists (auth-service first, api-gateway last), wait until each is healthy and
 // print the URLs and demo logins. Ctrl-C stops everything. `--dev` runs the sources in watch mode.
+// Without MONGODB_URI it also starts the in-process MongoDB stand-in (scripts/mongo-memory-server.mjs,
+// data not persisted) and hands its URI to the services; with MONGODB_URI they use that MongoDB.
 import { spawn, execFileSync } from 'node:child_process';
+import readline from 'node:readline';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -34,6 +37,42 @@ const urlEnv = Object.fromEntries(services.map((s) => [`${s.name.replace(/-servi
 
 const children = [];
 let stopping = false;
+let mongoStandIn;
+
+/** Starts scripts/mongo-memory-server.mjs and resolves with its URI (the first JSON line it prints). */
+function startMongoStandIn() {
+  const child = spawn(process.execPath, [path.join(root, 'scripts', 'mongo-memory-server.mjs')], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
+  const lines = readline.createInterface({ input: child.stdout });
+  return new Promise((resolve, reject) => {
+    const fail = (why) => {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+      reject(new Error(`the MongoDB stand-in ${why}${stderr ? `:\n${stderr}` : ''}`));
+    };
+    const timer = setTimeout(() => fail('did not start within 20 s'), 20_000);
+    child.once('error', (err) => fail(`could not start (${err.message})`));
+    child.once('exit', (code) => fail(`exited with code ${code}`));
+    lines.on('line', (line) => {
+      let info;
+      try {
+        info = line.startsWith('{') ? JSON.parse(line) : undefined;
+      } catch {
+        info = undefined;
+      }
+      if (!info?.uri) return;
+      clearTimeout(timer);
+      child.removeAllListeners('exit');
+      lines.close();
+      child.stdout.resume();
+      child.on('exit', (code, signal) => {
+        if (!stopping) console.error(`MongoDB stand-in stopped unexpectedly (${signal ?? `code ${code}`}); audit and analytics wait until MongoDB is back`);
+      });
+      resolve({ child, uri: info.uri });
+    });
+  });
+}
 
 function run(cmd, args, env = {}) {
   execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
@@ -60,8 +99,15 @@ function stopAll(code = 0) {
   console.log('\nstopping services...');
   for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
   const force = setTimeout(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')), 15_000);
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(() => {
+  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))).then(async () => {
     clearTimeout(force);
+    // The services flush to MongoDB on shutdown, so the stand-in goes last.
+    const mongo = mongoStandIn?.child;
+    if (mongo && mongo.exitCode === null && mongo.signalCode === null) {
+      const exited = new Promise((r) => mongo.once('exit', r));
+      mongo.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5_000))]);
+    }
     process.exit(code);
   });
 }
@@ -72,6 +118,14 @@ async function main() {
   console.log('migrating...');
   run(process.execPath, ['scripts/migrate.mjs']);
   run(process.execPath, ['scripts/seed.mjs']);
+
+  if (process.env.MONGODB_URI) {
+    console.log(`MongoDB: ${process.env.MONGODB_URI.replace(/^(mongodb(?:\+srv)?:\/\/)[^@/]*@/, '$1***@')} (MONGODB_URI)`);
+  } else {
+    mongoStandIn = await startMongoStandIn();
+    process.env.MONGODB_URI = mongoStandIn.uri;
+    console.log(`MongoDB: using the in-process stand-in (data is not persisted) at ${mongoStandIn.uri}; set MONGODB_URI to use a real MongoDB`);
+  }
 
   for (const svc of services) {
     const [cmd, args] = dev

@@ -5,6 +5,8 @@ import { authRoutes } from './http/auth-routes';
 import { userRoutes } from './http/user-routes';
 import { storeRoutes } from './http/store-routes';
 import { oauthRoutes } from './http/oauth-routes';
+import { auditRoutes } from './http/audit-routes';
+import { recordPermissionDenials } from './audit/permission-denials';
 
 export function createApp(deps: AuthDeps): ServiceApp {
   return createServiceApp({
@@ -13,15 +15,19 @@ export function createApp(deps: AuthDeps): ServiceApp {
     corsOrigins: deps.config.CORS_ORIGINS,
     verifier: deps.verifier,
     urlencoded: true,
+    // Names, store names and addresses are free text: a card number typed there is refused.
+    refuseCardData: {},
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),
     },
     routes: ({ app, table }) => {
+      app.use(recordPermissionDenials(deps));
       authRoutes(app, table, deps);
       oauthRoutes(app, table, deps);
       userRoutes(table, deps);
       storeRoutes(table, deps);
+      auditRoutes(table, deps);
     },
   });
 }

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
+import { connectMongo } from '@pos/mongo';
 import { createTokenVerifier } from '@pos/http';
 import { createLogger, type Logger } from '@pos/utils';
 import type { AuthConfig } from './config';
@@ -34,9 +35,10 @@ export async function buildDeps(config: AuthConfig, logger: Logger = createLogge
     hasher: createPasswordHasher(config.PASSWORD_HASH_MEMORY_KIB),
     sessions: new SessionIssuer(config, keys),
     verifier,
+    mongo: connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'auth-service', logger }),
   };
 }
 
 export async function closeDeps(deps: AuthDeps): Promise<void> {
-  await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+  await Promise.allSettled([deps.pool.end(), deps.redis.quit(), deps.mongo.close()]);
 }

@@ -1,4 +1,5 @@
 import { z } from '@pos/types';
+import { mongoConfigShape } from '@pos/mongo';
 import { commaList, envBool, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
 
 /** Every variable auth-service reads; .env.example documents each one. */
@@ -45,6 +46,10 @@ export const authConfigSchema = z.object({
   OAUTH_CALLBACK_URL: z.string().url().optional(),
   OAUTH_SCOPE: z.string().default('openid email profile'),
   OAUTH_ALLOW_SIGNUP: envBool(false),
+  // MongoDB: the audit trail (audit_trail), fed by the audit consumer; optional system_logs.
+  ...mongoConfigShape,
+  /** Run the audit consumer (all services' event streams -> audit_trail) in this process. */
+  AUDIT_CONSUMER_ENABLED: envBool(true),
 }).superRefine((c, ctx) => {
   if (!c.OAUTH_ENABLED) return;
   for (const key of ['OAUTH_AUTHORIZATION_URL', 'OAUTH_TOKEN_URL', 'OAUTH_USERINFO_URL', 'OAUTH_CLIENT_ID', 'OAUTH_CLIENT_SECRET', 'OAUTH_CALLBACK_URL'] as const) {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from '@pos/database';
+import type { MongoHandle } from '@pos/mongo';
 import type { TokenVerifier } from '@pos/http';
 import type { Logger } from '@pos/utils';
 import type { AuthConfig } from './config';
@@ -17,6 +18,8 @@ export interface AuthDeps {
   hasher: PasswordHasher;
   sessions: SessionIssuer;
   verifier: TokenVerifier;
+  /** MongoDB (audit trail); the client connects lazily, so auth-service starts while MongoDB is down. */
+  mongo: MongoHandle;
 }
 
 export const SCHEMA = 'auth';

@@ -2,15 +2,23 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
+import { closeLogTransports, connectMongo, describeMongoUri, logTransports } from '@pos/mongo';
 import { ConfigError, createLogger, loadConfig } from '@pos/utils';
 import { authConfigSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
 import { SCHEMA } from './deps';
+import { createAuditConsumer, ensureAuditIndexes } from './audit/audit-consumer';
 
 async function main(): Promise<void> {
   const config = loadConfig(authConfigSchema);
-  const logger = createLogger({ service: 'auth-service', level: config.LOG_LEVEL });
+  // LOG_TO_MONGO=true: log lines also go to MongoDB system_logs (batched; never blocks a log call).
+  const logMongo = config.LOG_TO_MONGO ? connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'auth-service-logs' }) : undefined;
+  const logger = createLogger({
+    service: 'auth-service',
+    level: config.LOG_LEVEL,
+    transports: logMongo && logTransports({ enabled: true, db: logMongo.db }),
+  });
   const deps = await buildDeps(config, logger);
   const service = createApp(deps);
 
@@ -20,15 +28,26 @@ async function main(): Promise<void> {
   const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: 'auth-service', logger, registry: service.metrics });
   relay.start();
 
+  // The audit trail: every service's events -> MongoDB audit_trail. Requests never wait for it; while
+  // MongoDB is down the events stay pending in Redis and are written once it is back.
+  const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  consumerRedis.on('error', () => undefined);
+  const audit = config.AUDIT_CONSUMER_ENABLED ? createAuditConsumer({ redis: consumerRedis, pool: deps.pool, db: deps.mongo.db, logger }) : undefined;
+  logger.info('MongoDB for the audit trail', { mongodb: describeMongoUri(config.MONGODB_URI), db: config.MONGODB_DB, auditConsumer: Boolean(audit), logToMongo: config.LOG_TO_MONGO });
+  void ensureAuditIndexes(deps.mongo.db, logger);
+  await audit?.start();
+
   await startServer(service.app, {
     name: 'auth-service',
     port: config.PORT,
     logger,
     onDrain: () => service.setDraining(),
     onClose: async () => {
-      await relay.stop();
-      await Promise.allSettled([workerPool.end(), relayRedis.quit()]);
+      await Promise.allSettled([relay.stop(), audit?.stop()]);
+      await Promise.allSettled([workerPool.end(), relayRedis.quit(), consumerRedis.quit()]);
       await closeDeps(deps);
+      await closeLogTransports(logger);
+      await logMongo?.close();
     },
   });
 }

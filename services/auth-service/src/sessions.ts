@@ -18,7 +18,7 @@ export interface Session {
 export type RefreshOutcome =
   | { kind: 'ok'; session: Session }
   | { kind: 'invalid' }
-  | { kind: 'reused' };
+  | { kind: 'reused'; userId: string; familyId: string };
 
 /** Issues access and refresh tokens; rotates refresh tokens with reuse detection. */
 export class SessionIssuer {
@@ -77,7 +77,7 @@ export class SessionIssuer {
         return { kind: 'ok', session: JSON.parse(SecretBox.fromToken(presented).open(row.grace_pair)) as Session };
       }
       await tokens.revokeFamily(db, row.family_id);
-      return { kind: 'reused' };
+      return { kind: 'reused', userId: row.user_id, familyId: row.family_id };
     }
     const user = await loadUser(row.user_id);
     if (!user || !user.active) {

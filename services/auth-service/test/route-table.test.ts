@@ -22,6 +22,7 @@ const EXPECTED: Record<string, string> = {
   'GET /api/v1/stores/:id': 'owner,manager,cashier,service',
   'PATCH /api/v1/stores/:id': 'owner,manager',
   'DELETE /api/v1/stores/:id': 'owner',
+  'GET /api/v1/audit': 'owner',
 };
 
 describe('auth-service route table', () => {

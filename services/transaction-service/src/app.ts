@@ -7,6 +7,7 @@ import { saleRoutes } from './http/sale-routes';
 import { refundRoutes } from './http/refund-routes';
 import { shiftRoutes } from './http/shift-routes';
 import { reportRoutes } from './http/report-routes';
+import { analyticsRoutes } from './http/analytics-routes';
 
 export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), refunds = new Refunds(deps)): ServiceApp {
   return createServiceApp({
@@ -14,6 +15,8 @@ export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), 
     logger: deps.logger,
     corsOrigins: deps.config.CORS_ORIGINS,
     verifier: deps.verifier,
+    // Reasons and notes anywhere (cash movements too), not only on sales and refunds.
+    refuseCardData: {},
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),
@@ -23,6 +26,7 @@ export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), 
       refundRoutes(table, deps, refunds);
       shiftRoutes(table, deps);
       reportRoutes(table, deps);
+      analyticsRoutes(table, deps);
     },
   });
 }

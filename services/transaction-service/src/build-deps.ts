@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
+import { connectMongo } from '@pos/mongo';
 import { ServiceClient, ServiceTokens, createTokenVerifier } from '@pos/http';
 import { StoreDirectory } from '@pos/stores';
 import { createLogger, type Logger } from '@pos/utils';
@@ -20,9 +21,10 @@ export function buildDeps(config: TransactionConfig, logger: Logger = createLogg
     stores: new StoreDirectory(pool, SCHEMA, config.AUTH_SERVICE_URL, fetchImpl),
     inventory: new ServiceClient(config.INVENTORY_SERVICE_URL, tokens, fetchImpl),
     payments: new ServiceClient(config.PAYMENT_SERVICE_URL, tokens, fetchImpl),
+    mongo: connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'transaction-service', logger }),
   };
 }
 
 export async function closeDeps(deps: TransactionDeps): Promise<void> {
-  await Promise.allSettled([deps.pool.end(), deps.redis.quit()]);
+  await Promise.allSettled([deps.pool.end(), deps.redis.quit(), deps.mongo.close()]);
 }

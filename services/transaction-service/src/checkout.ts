@@ -246,7 +246,7 @@ export class Checkout {
           {
             tenantId,
             idempotencyKey: tender.payment_key,
-            body: { transactionId: saleId, storeId: full.sale.store_id, method: tender.method, amount: { amount: tender.applied, currency: full.sale.currency }, ...paymentExtras(input) },
+            body: { transactionId: saleId, storeId: full.sale.store_id, method: tender.method, amount: { amount: tender.applied, currency: full.sale.currency }, ...paymentExtras(input, full.sale.customer_id) },
             timeoutMs: config.PAYMENT_CALL_TIMEOUT_MS,
           },
         );
@@ -320,7 +320,7 @@ export class Checkout {
     const { sale } = existing;
     if (sale.status === 'completed' || sale.status === 'voided') return { status: 201, sale: saleView(existing) };
     if (sale.status === 'failed') {
-      const status = sale.failure_code === 'insufficient_stock' ? 409 : sale.failure_code?.startsWith('payment_declined') || sale.failure_code === 'insufficient_gift_card_balance' ? 402 : 409;
+      const status = sale.failure_code === 'insufficient_stock' ? 409 : sale.failure_code?.startsWith('payment_declined') || sale.failure_code === 'insufficient_gift_card_balance' || sale.failure_code === 'insufficient_loyalty_points' ? 402 : 409;
       throw new ProblemError(status, sale.failure_code ?? 'sale_failed', 'Conflict', sale.failure_reason ?? 'The sale failed', undefined, undefined, { saleId: sale.id });
     }
     const claimed = await withTenant(this.deps.pool, tenantId, (db) => extendLease(db, tenantId, sale.id, this.deps.config.SALE_LEASE_SECONDS));
@@ -365,8 +365,10 @@ function tenderDetails(t: SaleInput['tenders'][number]): Record<string, unknown>
   return {};
 }
 
-function paymentExtras(t: SaleInput['tenders'][number] | undefined): Record<string, unknown> {
+function paymentExtras(t: SaleInput['tenders'][number] | undefined, customerId: string | null): Record<string, unknown> {
   if (!t) return {};
+  // Loyalty points are the sale's customer's: payment-service redeems them at customer-service.
+  if (t.method === 'loyalty') return { customerId };
   if (t.method === 'card') return { cardToken: t.cardToken };
   if (t.method === 'gift_card') return { giftCardCode: t.giftCardCode };
   if (t.method === 'external_card') return { terminal: t.terminal };

@@ -1,5 +1,6 @@
 import { z } from '@pos/types';
-import { commaList, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
+import { mongoConfigShape } from '@pos/mongo';
+import { commaList, envBool, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
 
 /** Every variable transaction-service reads; .env.example documents each one. */
 export const configSchema = z.object({
@@ -24,6 +25,10 @@ export const configSchema = z.object({
   /** A pending sale older than this is finished or compensated by a retry or the recovery sweep. */
   SALE_LEASE_SECONDS: z.coerce.number().int().min(1).default(30),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  // MongoDB: sales analytics (sales_analytics), fed by this service's own sale events; optional system_logs.
+  ...mongoConfigShape,
+  /** Run the analytics consumer (sale events -> sales_analytics) in this process. */
+  ANALYTICS_CONSUMER_ENABLED: envBool(true),
 });
 
 export type TransactionConfig = z.infer<typeof configSchema>;

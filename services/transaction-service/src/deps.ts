@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Pool } from '@pos/database';
 import type { ServiceClient, TokenVerifier } from '@pos/http';
+import type { MongoHandle } from '@pos/mongo';
 import type { StoreDirectory } from '@pos/stores';
 import type { Logger } from '@pos/utils';
 import type { TransactionConfig } from './config';
@@ -16,4 +17,6 @@ export interface TransactionDeps {
   stores: StoreDirectory;
   inventory: ServiceClient;
   payments: ServiceClient;
+  /** MongoDB (sales analytics); connects lazily, so the service starts and sells while MongoDB is down. */
+  mongo: MongoHandle;
 }

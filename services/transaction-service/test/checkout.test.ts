@@ -146,8 +146,10 @@ describe('transaction-service checkout (real auth, inventory and payment service
     const p = await stockedProduct(stack, shop, 800, 0);
     const res = await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], tenders: [{ method: 'card', amount: usd(800), cardToken: '4242 4242 4242 4242' }] }).expect(400);
     expect(res.body).toMatchObject({ code: 'card_data_refused', errors: [{ path: 'tenders.0.cardToken' }] });
+    // Refused before the idempotency record and the sale are written: nothing of it is stored.
     const { rows } = await stack.admin.query(
-      "SELECT count(*)::int AS n FROM sales.idempotency_keys WHERE response_body::text LIKE '%4242 4242%' OR request_hash LIKE '%4242%'",
+      "SELECT (SELECT count(*)::int FROM sales.idempotency_keys WHERE tenant_id = $1 AND response_body::text LIKE '%4242%') + (SELECT count(*)::int FROM sales.sale_tenders WHERE tenant_id = $1 AND details::text LIKE '%4242%') AS n",
+      [shop.tenantId],
     );
     expect(rows[0].n).toBe(0);
   });

@@ -10,6 +10,7 @@ import { createApp } from '../src/app';
 import { Checkout } from '../src/checkout';
 import { Refunds } from '../src/refunds';
 import type { TransactionDeps } from '../src/deps';
+import type { CustomerServer } from '../../payment-service/test/helpers';
 
 export { bearer, createProduct, createShop, receive, type Shop };
 
@@ -32,6 +33,8 @@ export interface Stack {
   inventoryUrl: string;
   paymentUrl: string;
   payment: { close(): Promise<void>; deps: { redis: { keys(p: string): Promise<string[]> } } };
+  /** The real customer-service (loyalty points), when started with `{ customers: true }`. */
+  customers?: CustomerServer;
   deps: TransactionDeps;
   checkout: Checkout;
   refunds: Refunds;
@@ -41,13 +44,15 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(overrides: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(overrides: Record<string, string> = {}, options: { customers?: boolean } = {}): Promise<Stack> {
   const auth = await startAuthServer();
   const inventory = await startInventory(auth.url);
   const inv = await listen(inventory.app as never);
   // Loaded lazily: payment-service is a sibling workspace.
   const paymentHelpers = await import('../../payment-service/test/helpers');
-  const payment = await paymentHelpers.startPayments(auth.url);
+  // Loyalty tenders need customer-service behind payment-service.
+  const customers = options.customers ? await paymentHelpers.startCustomerServer(auth.url) : undefined;
+  const payment = await paymentHelpers.startPayments(auth.url, customers ? { CUSTOMER_SERVICE_URL: customers.url } : {});
   const pay = await listen(payment.app as never);
   const config = loadConfig(configSchema, {
     ...process.env,
@@ -69,6 +74,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
     inventoryUrl: inv.url,
     paymentUrl: pay.url,
     payment: payment as never,
+    customers,
     deps,
     checkout,
     refunds,
@@ -80,6 +86,7 @@ export async function startStack(overrides: Record<string, string> = {}): Promis
       await close(pay.server);
       await closeDeps(deps);
       await payment.close();
+      await customers?.close();
       await inventory.close();
       await auth.close();
       await admin.end();

@@ -17,6 +17,8 @@ const EXPECTED: Record<string, string> = {
   'POST /api/v1/shifts/:id/close': 'owner,manager,cashier',
   'GET /api/v1/shifts/:id/report': 'owner,manager,cashier',
   'GET /api/v1/reports/sales': 'owner,manager',
+  'GET /api/v1/reports/analytics': 'owner,manager',
+  'GET /api/v1/reports/top-products': 'owner,manager',
 };
 
 describe('transaction-service route table', () => {

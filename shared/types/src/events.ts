@@ -25,6 +25,11 @@ export const EVENTS = {
   customerUpdated: 'customer.updated',
   customerErased: 'customer.erased',
   customerExported: 'customer.exported',
+  // Security events (auth-service), written to its outbox so the audit trail records them.
+  securityLoginFailed: 'security.login_failed',
+  securityAccountLocked: 'security.account_locked',
+  securityTokenReused: 'security.token_reused',
+  securityPermissionDenied: 'security.permission_denied',
 } as const;
 export type EventType = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -114,7 +119,7 @@ export const EventDataSchemas = {
     transactionId: uuid,
     storeId: uuid,
     idempotencyKey: z.string(),
-    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card', 'loyalty']),
     amount: money,
     card: z.object({ brand: z.string(), last4: z.string() }).nullable(),
     giftCard: z.object({ giftCardId: uuid, last4: z.string(), balanceAfter: money }).nullable(),
@@ -125,7 +130,7 @@ export const EventDataSchemas = {
     paymentId: uuid,
     transactionId: uuid,
     storeId: uuid,
-    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card', 'loyalty']),
     refundId: uuid.nullable(),
     amount: money,
     refundedTotal: money,
@@ -138,7 +143,7 @@ export const EventDataSchemas = {
     transactionId: uuid,
     storeId: uuid,
     idempotencyKey: z.string(),
-    method: z.enum(['cash', 'card', 'external_card', 'gift_card']),
+    method: z.enum(['cash', 'card', 'external_card', 'gift_card', 'loyalty']),
     amount: money,
     code: z.string(),
     reason: z.string(),
@@ -162,4 +167,33 @@ export const EventDataSchemas = {
   // Audit events of the privacy routes: who, when — no personal data.
   [EVENTS.customerErased]: z.object({ customerId: uuid, actorId: z.string(), actorRole: z.string(), erasedAt: z.string() }),
   [EVENTS.customerExported]: z.object({ customerId: uuid, actorId: z.string(), actorRole: z.string(), exportedAt: z.string() }),
+  // Security events: who (user id, never the credential), how, and from where. No passwords, PINs or tokens.
+  [EVENTS.securityLoginFailed]: z.object({
+    userId: uuid,
+    method: z.enum(['password', 'pin']),
+    /** wrong_secret | locked | inactive */
+    reason: z.string(),
+    storeId: uuid.nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+  }),
+  [EVENTS.securityAccountLocked]: z.object({
+    userId: uuid,
+    method: z.enum(['password', 'pin']),
+    lockedUntil: z.string(),
+    storeId: uuid.nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+  }),
+  // A rotated refresh token presented again outside the grace window: the whole family was revoked.
+  [EVENTS.securityTokenReused]: z.object({ userId: uuid, familyId: uuid, ip: z.string().nullable(), userAgent: z.string().nullable() }),
+  // A signed-in caller was refused (403) by auth-service.
+  [EVENTS.securityPermissionDenied]: z.object({
+    userId: z.string(),
+    role: z.string(),
+    method: z.string(),
+    route: z.string(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+  }),
 } as const;

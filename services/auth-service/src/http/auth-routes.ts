@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Express } from 'express';
+import type { Express, Request } from 'express';
 import { EVENTS, z } from '@pos/types';
-import { withTenant } from '@pos/database';
+import { withTenant, type Queryable } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import type { RouteTable } from '@pos/http';
 import { ProblemError, tooManyRequests, unauthorized } from '@pos/utils';
@@ -31,6 +31,31 @@ import {
 
 const invalidCredentials = () => unauthorized('The email or password is not correct', 'invalid_credentials');
 const tags = ['auth'];
+
+/** Where a request came from, for security events (the audit trail). */
+export function clientInfo(req: Request): { ip: string | null; userAgent: string | null } {
+  return { ip: req.ip ?? null, userAgent: req.get('user-agent')?.slice(0, 256) ?? null };
+}
+
+type LoginMethod = 'password' | 'pin';
+type Client = ReturnType<typeof clientInfo>;
+
+/** A failed login (and, when this failure locked the account, the lockout) into the outbox of the failure's transaction. */
+async function recordLoginFailure(
+  db: Queryable,
+  user: { id: string; tenant_id: string },
+  f: { method: LoginMethod; reason: string; storeId: string | null; client: Client; lockedUntil?: Date | null },
+): Promise<void> {
+  const base = { userId: user.id, method: f.method, storeId: f.storeId, ...f.client };
+  await writeEvent(db, { schema: SCHEMA, type: EVENTS.securityLoginFailed, tenantId: user.tenant_id, data: { ...base, reason: f.reason } });
+  if (f.lockedUntil) {
+    await writeEvent(db, { schema: SCHEMA, type: EVENTS.securityAccountLocked, tenantId: user.tenant_id, data: { ...base, lockedUntil: f.lockedUntil.toISOString() } });
+  }
+}
+
+/** The lock this failure started, if it started one (not when the account was already locked). */
+const newLock = (before: Date | null, after: Date | null, now: Date) =>
+  after && after.getTime() > now.getTime() && !(before && before.getTime() > now.getTime()) ? after : null;
 
 export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): void {
   const { pool, hasher, sessions, config } = deps;
@@ -65,23 +90,32 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     roles: 'public',
     body: LoginBody,
     responses: { 200: { description: 'Logged in', schema: SessionSchema }, 401: { description: 'Wrong email or password (never says which)' } },
-    handler: async ({ body }) => {
+    handler: async ({ body, req }) => {
+      const client = clientInfo(req);
       const login = await findLogin(pool, body.email);
       if (!login) {
+        // No account, so no tenant whose audit trail could hold it: the log line is the record.
         await hasher.verifyDummy(body.password);
         throw invalidCredentials();
       }
       const outcome = await withTenant(pool, login.tenant_id, async (db) => {
         const user = await findUser(db, login.tenant_id, login.user_id, true);
         const now = new Date();
-        if (!user || !user.active || !user.password_hash || isLocked({ failures: user.failed_logins, lockedUntil: user.locked_until }, now)) {
+        const locked = user ? isLocked({ failures: user.failed_logins, lockedUntil: user.locked_until }, now) : false;
+        if (!user || !user.active || !user.password_hash || locked) {
           await hasher.verifyDummy(body.password);
+          if (user) {
+            const reason = locked ? 'locked' : !user.active ? 'inactive' : 'no_password';
+            await recordLoginFailure(db, user, { method: 'password', reason, storeId: null, client });
+          }
           return undefined;
         }
         if (!(await hasher.verify(user.password_hash, body.password))) {
           const next = afterFailure({ failures: user.failed_logins, lockedUntil: user.locked_until }, loginPolicy, now);
           await recordLoginState(db, user.id, { failedLogins: next.failures, lockedUntil: next.lockedUntil });
-          if (next.lockedUntil && !user.locked_until) deps.logger.warn('account locked after repeated login failures', { userId: user.id, tenantId: user.tenant_id });
+          const lockedUntil = newLock(user.locked_until, next.lockedUntil, now);
+          if (lockedUntil) deps.logger.warn('account locked after repeated login failures', { userId: user.id, tenantId: user.tenant_id });
+          await recordLoginFailure(db, user, { method: 'password', reason: 'wrong_password', storeId: null, client, lockedUntil });
           return undefined;
         }
         await recordLoginState(db, user.id, { failedLogins: 0, lockedUntil: null, loggedIn: true });
@@ -100,7 +134,8 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     roles: 'public',
     body: PinLoginBody,
     responses: { 200: { description: 'Logged in for this store', schema: SessionSchema }, 401: { description: 'Wrong PIN' }, 429: { description: 'Locked after repeated failures' } },
-    handler: async ({ body }) => {
+    handler: async ({ body, req }) => {
+      const client = clientInfo(req);
       type Outcome = { session?: Awaited<ReturnType<typeof sessions.issue>>; lockedFor?: number };
       const outcome: Outcome = await withTenant(pool, body.tenantId, async (db) => {
         const store = await findStore(db, body.tenantId, body.storeId);
@@ -109,13 +144,19 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
         const usable = store?.active && user?.active && user.pin_hash && (user.role === 'owner' || user.store_ids.includes(body.storeId));
         if (!user || !usable) {
           await hasher.verifyDummy(body.pin);
+          if (user && store) await recordLoginFailure(db, user, { method: 'pin', reason: 'not_allowed', storeId: store.id, client });
           return {};
         }
         const state = { failures: user.failed_pins, lockedUntil: user.pin_locked_until };
-        if (isLocked(state, now)) return { lockedFor: secondsUntilUnlocked(state, now) };
+        if (isLocked(state, now)) {
+          await recordLoginFailure(db, user, { method: 'pin', reason: 'locked', storeId: body.storeId, client });
+          return { lockedFor: secondsUntilUnlocked(state, now) };
+        }
         if (!(await hasher.verify(user.pin_hash!, body.pin))) {
           const next = afterFailure(state, pinPolicy, now);
           await recordLoginState(db, user.id, { failedPins: next.failures, pinLockedUntil: next.lockedUntil });
+          const lockedUntil = newLock(user.pin_locked_until, next.lockedUntil, now);
+          await recordLoginFailure(db, user, { method: 'pin', reason: 'wrong_pin', storeId: body.storeId, client, lockedUntil });
           return isLocked(next, now) ? { lockedFor: secondsUntilUnlocked(next, now) } : {};
         }
         await recordLoginState(db, user.id, { failedPins: 0, pinLockedUntil: null, loggedIn: true });
@@ -135,11 +176,19 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     roles: 'public',
     body: RefreshBody,
     responses: { 200: { description: 'A new token pair', schema: SessionSchema }, 401: { description: 'Invalid, expired, revoked or reused token' } },
-    handler: async ({ body }) => {
+    handler: async ({ body, req }) => {
       const tokenHash = hashToken(body.refreshToken);
       const tenantId = await tokens.refreshTokenTenant(pool, tokenHash);
       if (!tenantId) throw unauthorized('The refresh token is not valid', 'invalid_refresh_token');
-      const outcome = await withTenant(pool, tenantId, (db) => sessions.rotate(db, body.refreshToken, (userId) => findUser(db, tenantId, userId)));
+      const outcome = await withTenant(pool, tenantId, async (db) => {
+        const rotated = await sessions.rotate(db, body.refreshToken, (userId) => findUser(db, tenantId, userId));
+        if (rotated.kind === 'reused') {
+          // Committed with the family revocation.
+          const data = { userId: rotated.userId, familyId: rotated.familyId, ...clientInfo(req) };
+          await writeEvent(db, { schema: SCHEMA, type: EVENTS.securityTokenReused, tenantId, data });
+        }
+        return rotated;
+      });
       if (outcome.kind === 'reused') {
         deps.logger.warn('refresh token reuse detected; family revoked', { tenantId });
         throw unauthorized('The refresh token was already used; all sessions of this login were revoked', 'refresh_token_reused');

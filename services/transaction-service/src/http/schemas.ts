@@ -33,6 +33,8 @@ export const TenderInput = z.discriminatedUnion('method', [
     })
     .strict(),
   z.object({ method: z.literal('gift_card'), amount: PositiveMoney, giftCardCode: z.string().min(4).max(64) }).strict(),
+  /** Loyalty points of the sale's customer (customerId is required), redeemed by payment-service at customer-service. */
+  z.object({ method: z.literal('loyalty'), amount: PositiveMoney }).strict(),
 ]);
 
 export const CreateSaleBody = z
@@ -44,6 +46,12 @@ export const CreateSaleBody = z
     tenders: z.array(TenderInput).max(10),
   })
   .strict()
+  .superRefine((sale, ctx) => {
+    // A loyalty tender spends the sale's customer's points: there must be a customer.
+    sale.tenders.forEach((t, i) => {
+      if (t.method === 'loyalty' && !sale.customerId) ctx.addIssue({ code: 'custom', path: ['tenders', i], message: 'a loyalty tender needs the sale to have a customerId' });
+    });
+  })
   .openapi('CreateSaleRequest');
 
 const Money = MoneySchema;

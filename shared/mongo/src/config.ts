@@ -1,0 +1,17 @@
+import { z } from '@pos/types';
+import { envBool } from '@pos/utils';
+
+export const LOCAL_MONGODB_URI = 'mongodb://127.0.0.1:27017';
+
+/**
+ * The MongoDB variables of a service that uses MongoDB (spread into its config schema).
+ * `npm start` starts the in-process stand-in and sets MONGODB_URI when it is not configured.
+ * Not "required in production": MongoDB holds derived data (audit, analytics, logs) that catches up
+ * from the event streams, so a service without it still starts — and says so in its log.
+ */
+export const mongoConfigShape = {
+  MONGODB_URI: z.string().min(1).default(LOCAL_MONGODB_URI),
+  MONGODB_DB: z.string().regex(/^[A-Za-z0-9_-]{1,63}$/, 'must be a MongoDB database name').default('pos'),
+  /** Also write the service's log lines to MongoDB `system_logs` (batched). */
+  LOG_TO_MONGO: envBool(false),
+};
