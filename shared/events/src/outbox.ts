@@ -39,7 +39,8 @@ export async function writeEvent<T extends string>(client: Queryable, options: W
     // Store what the schema accepted, so consumers only ever see contract fields.
     data = parsed.data as Record<string, unknown>;
   }
-  const envelope = { id: randomUUID(), type, version: 1, tenantId, occurredAt: new Date().toISOString(), requestId, data };
+  const ctx = currentContext();
+  const envelope = { id: randomUUID(), type, version: 1, tenantId, occurredAt: new Date().toISOString(), requestId, actorId: ctx?.userId ?? null, actorRole: ctx?.role ?? null, data };
   const checked = EventEnvelopeSchema.safeParse(envelope);
   if (!checked.success) throw new InvalidEventError(`invalid ${type} event envelope`, checked.error.issues);
 

@@ -16,10 +16,10 @@ describe('writeEvent', () => {
   it('when an event is written in a transaction, then the outbox holds its envelope with the context request id', async () => {
     const tenantId = randomUUID();
     const data = { storeId: randomUUID(), name: 'Main', currency: 'EUR', timezone: 'Europe/Berlin', taxInclusive: true, allowNegativeStock: false, active: true, version: 1 };
-    const event = await runWithContext({ requestId: 'req-1' }, () =>
+    const event = await runWithContext({ requestId: 'req-1', userId: 'user-7', role: 'manager' }, () =>
       withTenant(db.appPool, tenantId, (c) => writeEvent(c, { schema: db.schema, type: EVENTS.storeCreated, tenantId, data })),
     );
-    expect(event).toMatchObject({ type: 'store.created', version: 1, tenantId, requestId: 'req-1', data });
+    expect(event).toMatchObject({ type: 'store.created', version: 1, tenantId, requestId: 'req-1', actorId: 'user-7', actorRole: 'manager', data });
     const { rows } = await db.adminPool.query(`SELECT id, tenant_id, type, envelope, published_at FROM ${db.schema}.outbox`);
     expect(rows).toEqual([{ id: event.id, tenant_id: tenantId, type: 'store.created', envelope: event, published_at: null }]);
   });

@@ -9,6 +9,7 @@ import { requestId } from './request-id';
 import { buildOpenApiDocument, createOpenApiRegistry, type OpenAPIRegistry } from './openapi';
 import { RouteTable } from './routes';
 import type { TokenVerifier } from './auth';
+import { refuseCardData, refuseUnsafeText, type CardDataGuardOptions } from './input-guards';
 
 export interface ServiceAppOptions {
   name: string;
@@ -31,6 +32,8 @@ export interface ServiceAppOptions {
   ownBodyPaths?: string[];
   /** Replaces the plain liveness /health (the gateway reports every service there). */
   health?: RequestHandler;
+  /** Refuse card numbers in every JSON body (400 card_data_refused) before any route sees it. */
+  refuseCardData?: CardDataGuardOptions;
 }
 
 export interface ServiceApp {
@@ -89,6 +92,8 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
     const json = express.json({ limit: bodyLimit, strict: true, type: ['application/json', 'application/*+json'] });
     app.use((req, res, next) => (ownBody.has(req.path) ? next() : json(req, res, next)));
     if (options.urlencoded) app.use(express.urlencoded({ extended: false, limit: '16kb' }));
+    app.use(refuseUnsafeText);
+    if (options.refuseCardData) app.use(refuseCardData({ logger, ...options.refuseCardData }));
   }
 
   app.get(

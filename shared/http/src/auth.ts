@@ -102,6 +102,7 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
         if (ctx) {
           ctx.tenantId = auth.tenantId;
           ctx.userId = auth.userId;
+          ctx.role = auth.role;
         }
         next();
       },

@@ -43,6 +43,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (parserError?.type === 'entity.parse.failed') {
       return sendProblem(res, new ProblemError(400, 'malformed_json', 'Bad Request', 'The request body is not valid JSON', [{ path: 'body', message: 'is not valid JSON' }]));
     }
+    // A path parameter with broken percent-encoding (`/users/%E0%A4%A`): the router could not decode it.
+    if (err instanceof URIError) {
+      return sendProblem(res, new ProblemError(400, 'malformed_uri', 'Bad Request', 'The request path is not validly percent-encoded'));
+    }
     if (parserError?.expose && typeof parserError.status === 'number' && parserError.status < 500) {
       return sendProblem(res, new ProblemError(parserError.status, 'bad_request', 'Bad Request', 'The request could not be read'));
     }

@@ -7,3 +7,4 @@ export * from './server';
 export * from './openapi';
 export * from './idempotency';
 export * from './service-client';
+export * from './input-guards';

@@ -40,6 +40,9 @@ export const EventEnvelopeSchema = z.object({
   tenantId: z.string().uuid(),
   occurredAt: z.string(),
   requestId: z.string().nullable().optional(),
+  /** Who caused it (from the request's token), for the audit trail; null for system work. */
+  actorId: z.string().nullable().optional(),
+  actorRole: z.string().nullable().optional(),
   data: z.record(z.string(), z.unknown()),
 });
 export type EventEnvelope<D = Record<string, unknown>> = Omit<z.infer<typeof EventEnvelopeSchema>, 'data'> & { data: D };

@@ -4,6 +4,7 @@ export interface RequestContext {
   requestId: string;
   tenantId?: string;
   userId?: string;
+  role?: string;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

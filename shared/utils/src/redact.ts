@@ -65,15 +65,33 @@ const CARD_FIELD = /^(cvv2?|cvc2?|csc|card_?number|pan|security_?code)$/i;
 /**
  * Paths of a request body that carry card data: a card number in any string, or a field named like
  * a card number or security code. Such a request is refused before anything is stored or logged.
+ * Walks the value with an explicit stack (depth-first, in document order), so a body nested
+ * thousands of levels deep is checked instead of overflowing the call stack.
  */
 export function cardDataPaths(value: unknown, path = ''): string[] {
-  if (typeof value === 'string') return containsCardNumber(value) ? [path || 'body'] : [];
-  if (Array.isArray(value)) return value.flatMap((v, i) => cardDataPaths(v, path ? `${path}.${i}` : String(i)));
-  if (value && typeof value === 'object') {
-    return Object.entries(value as Record<string, unknown>).flatMap(([k, v]) => {
-      const p = path ? `${path}.${k}` : k;
-      return CARD_FIELD.test(k) ? [p] : cardDataPaths(v, p);
-    });
+  const found: string[] = [];
+  // [value, path, named]: `named` marks a field refused for its name alone.
+  const stack: Array<[unknown, string, boolean]> = [[value, path, false]];
+  while (stack.length) {
+    const [v, p, named] = stack.pop()!;
+    if (named) {
+      found.push(p);
+      continue;
+    }
+    if (typeof v === 'string') {
+      if (containsCardNumber(v)) found.push(p || 'body');
+      continue;
+    }
+    const children: Array<[unknown, string, boolean]> = [];
+    if (Array.isArray(v)) {
+      v.forEach((item, i) => children.push([item, p ? `${p}.${i}` : String(i), false]));
+    } else if (v && typeof v === 'object') {
+      for (const [k, item] of Object.entries(v as Record<string, unknown>)) {
+        const child = p ? `${p}.${k}` : k;
+        children.push([item, child, CARD_FIELD.test(k)]);
+      }
+    }
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
-  return [];
+  return found;
 }

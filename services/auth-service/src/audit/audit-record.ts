@@ -148,7 +148,7 @@ export function auditRecord(event: EventEnvelope, recordedAt = new Date()): Audi
     occurredAt: Number.isNaN(occurredAt.getTime()) ? recordedAt : occurredAt,
     recordedAt,
     requestId: event.requestId ?? null,
-    actor: m.actor !== undefined ? m.actor : str(data.actorId) ? { id: str(data.actorId)!, role: str(data.actorRole) } : null,
+    actor: m.actor ?? (str(data.actorId) ? { id: str(data.actorId)!, role: str(data.actorRole) } : str(event.actorId) ? { id: str(event.actorId)!, role: str(event.actorRole) } : null),
     storeId: m.storeId !== undefined ? m.storeId : str(data.storeId),
     resource: { type: m.resourceType ?? category, id: m.resourceId !== undefined ? m.resourceId : (str(data[`${camel}Id`]) ?? str(data.id)) },
     source: SOURCES[category] ?? 'unknown',
