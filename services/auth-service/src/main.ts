@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   // MongoDB is down the events stay pending in Redis and are written once it is back.
   const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   consumerRedis.on('error', () => undefined);
-  const audit = config.AUDIT_CONSUMER_ENABLED ? createAuditConsumer({ redis: consumerRedis, pool: deps.pool, db: deps.mongo.db, logger }) : undefined;
+  const audit = config.AUDIT_CONSUMER_ENABLED ? createAuditConsumer({ redis: consumerRedis, pool: deps.pool, db: deps.mongo.db, logger, registry: service.metrics }) : undefined;
   logger.info('MongoDB for the audit trail', { mongodb: describeMongoUri(config.MONGODB_URI), db: config.MONGODB_DB, auditConsumer: Boolean(audit), logToMongo: config.LOG_TO_MONGO });
   void ensureAuditIndexes(deps.mongo.db, logger);
   await audit?.start();

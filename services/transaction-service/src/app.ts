@@ -21,7 +21,8 @@ export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), 
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),
     },
-    routes: ({ table }) => {
+    routes: ({ table, metrics }) => {
+      checkout.exportMetrics(metrics);
       saleRoutes(table, deps, checkout);
       refundRoutes(table, deps, refunds);
       shiftRoutes(table, deps);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Counter, type Registry } from 'prom-client';
 import { EVENTS, type z } from '@pos/types';
 import { withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
@@ -56,7 +57,14 @@ export interface SaleOutcome {
  * which is safe precisely because of those tombstones.
  */
 export class Checkout {
+  private salesValue: Counter<'currency'> | undefined;
+
   constructor(private readonly deps: TransactionDeps) {}
+
+  /** `sales_value_minor_total{currency}`: the value of completed sales (counted after commit). */
+  exportMetrics(registry: Registry): void {
+    this.salesValue = new Counter({ name: 'sales_value_minor_total', help: 'Total of completed sales in minor units, by currency', labelNames: ['currency'], registers: [registry] });
+  }
 
   async start(auth: AuthContext, idempotencyKey: string, body: SaleInput): Promise<SaleOutcome> {
     const { pool } = this.deps;
@@ -274,15 +282,17 @@ export class Checkout {
   }
 
   private async complete(tenantId: string, saleId: string): Promise<FullSale> {
-    return withTenant(this.deps.pool, tenantId, async (db) => {
+    const { full, completedNow } = await withTenant(this.deps.pool, tenantId, async (db) => {
       const current = (await findSale(db, tenantId, saleId, true))!;
-      if (current.sale.status === 'completed') return current;
+      if (current.sale.status === 'completed') return { full: current, completedNow: false };
       const receipt = await nextReceiptNumber(db, tenantId, current.sale.store_id);
       await completeSale(db, tenantId, saleId, receipt);
       const done = (await findSale(db, tenantId, saleId))!;
       await writeEvent(db, { schema: SCHEMA, type: EVENTS.saleCompleted, tenantId, data: { ...saleView(done) } });
-      return done;
+      return { full: done, completedNow: true };
     });
+    if (completedNow) this.salesValue?.inc({ currency: full.sale.currency }, full.sale.total);
+    return full;
   }
 
   /** Compensates by key, then records the failure; if compensation cannot finish, the sweep will. */

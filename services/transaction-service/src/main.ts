@@ -35,9 +35,9 @@ async function main(): Promise<void> {
   const analyticsRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   for (const r of [relayRedis, consumerRedis, analyticsRedis]) r.on('error', () => undefined);
   const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: 'transaction-service', logger, registry: service.metrics });
-  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'transaction-service', streams: ['auth-service'], handlers: storeEventHandlers(SCHEMA), logger });
+  const consumer = new EventConsumer({ redis: consumerRedis, pool: deps.pool, schema: SCHEMA, group: 'transaction-service', streams: ['auth-service'], handlers: storeEventHandlers(SCHEMA), logger, registry: service.metrics });
   const sweep = new RecoverySweep({ workerPool, pool: deps.pool, checkout, refunds, leaseSeconds: config.SALE_LEASE_SECONDS, intervalMs: config.SWEEP_INTERVAL_MS, logger });
-  const analytics = config.ANALYTICS_CONSUMER_ENABLED ? createAnalyticsConsumer({ redis: analyticsRedis, pool: deps.pool, db: deps.mongo.db, logger }) : undefined;
+  const analytics = config.ANALYTICS_CONSUMER_ENABLED ? createAnalyticsConsumer({ redis: analyticsRedis, pool: deps.pool, db: deps.mongo.db, logger, registry: service.metrics }) : undefined;
   logger.info('MongoDB for sales analytics', { mongodb: describeMongoUri(config.MONGODB_URI), db: config.MONGODB_DB, analyticsConsumer: Boolean(analytics), logToMongo: config.LOG_TO_MONGO });
   void ensureAnalyticsIndexes(deps.mongo.db, logger);
   relay.start();

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Pool } from '@pos/database';
 import { EventConsumer, type EventHandler } from '@pos/events';
@@ -34,6 +35,8 @@ export interface AuditConsumerOptions {
   retryDelayMs?: number;
   blockMs?: number;
   consumerName?: string;
+  /** Exports events_consumed_total and events_consumer_lag for this group. */
+  registry?: Registry;
 }
 
 /** The audit consumer: auth-service's consumer group on every service's event stream. */
@@ -51,6 +54,7 @@ export function createAuditConsumer(options: AuditConsumerOptions): EventConsume
     retryDelayMs: options.retryDelayMs ?? 1_000,
     blockMs: options.blockMs,
     logger: options.logger,
+    registry: options.registry,
   });
 }
 

@@ -1,3 +1,4 @@
+import type { Registry } from 'prom-client';
 import type { Redis } from 'ioredis';
 import type { Pool } from '@pos/database';
 import { EventConsumer, type EventHandler } from '@pos/events';
@@ -38,6 +39,8 @@ export interface AnalyticsConsumerOptions {
   retryDelayMs?: number;
   blockMs?: number;
   consumerName?: string;
+  /** Exports events_consumed_total and events_consumer_lag for this group. */
+  registry?: Registry;
 }
 
 /** transaction-service's consumer group on its own stream, feeding `sales_analytics`. */
@@ -55,6 +58,7 @@ export function createAnalyticsConsumer(options: AnalyticsConsumerOptions): Even
     retryDelayMs: options.retryDelayMs ?? 1_000,
     blockMs: options.blockMs,
     logger: options.logger,
+    registry: options.registry,
   });
 }
 
