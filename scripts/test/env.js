@@ -7,3 +7,6 @@ process.env.WORKER_DATABASE_URL = process.env.TEST_WORKER_DATABASE_URL ?? `postg
 process.env.DATABASE_ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? `postgres://postgres@${pgHost}/${process.env.TEST_DATABASE_NAME}`;
 process.env.REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/1';
 process.env.LOG_LEVEL ??= 'error';
+// Each test file runs several services in one process, and Jest runs files in parallel: keep every
+// pool small so the suite stays far below Postgres' max_connections (100 by default).
+process.env.DB_POOL_MAX ??= '4';

@@ -8,6 +8,7 @@ import { mountLiveFeed } from './live';
 import { healthHandler } from './health';
 import { createUpstreamProxy, declaredBodyLimit, type UpstreamProxy } from './proxy';
 import { createRateLimiters } from './rate-limit';
+import { mountRegister } from './register';
 import { ROUTES, UPSTREAM_NAMES, bodyLimitFor, isPublicRoute, routePattern, upstreamUrl, type UpstreamName } from './routes';
 
 export interface GatewayDeps {
@@ -80,8 +81,9 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
       for (const route of ROUTES) {
         app.all(routePattern(route), bodyLimit, limits.perIp, limits.login, tokenUnlessPublic, limits.perUser, proxies.get(route.service)!.handler);
       }
-      // `/api/v1/live/*` is reserved for the gateway's own live feed (a later issue); until then
-      // it falls through to the 404 like any unknown path.
+      // The web register at `/` (static build + single-page fallback), after every API route so
+      // that nothing under /api can ever be answered with its HTML.
+      mountRegister(app, { distDir: config.REGISTER_DIST_DIR, logger });
     },
   });
 

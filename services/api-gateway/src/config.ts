@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from '@pos/types';
 import { commaList, loadConfig, logLevel, nodeEnv } from '@pos/utils';
 
@@ -49,6 +50,11 @@ export const gatewayConfigSchema = z
     MAX_BODY_BYTES: positiveInt.default(1_048_576),
     /** Limit for the catalog import (up to 10,000 rows of CSV or JSON). */
     IMPORT_MAX_BODY_BYTES: positiveInt.default(10_485_760),
+    /**
+     * The built web register (apps/register/dist), served at `/`. Defaults to that folder of this
+     * repository; when it does not exist `/` answers 404 saying how to build it.
+     */
+    REGISTER_DIST_DIR: z.string().trim().min(1).optional(),
   })
   .superRefine(
     (config, ctx) => {
@@ -62,7 +68,10 @@ export const gatewayConfigSchema = z
   );
 
 type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
-export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL'> & { REDIS_URL: string; JWKS_URL: string };
+export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL' | 'REGISTER_DIST_DIR'> & { REDIS_URL: string; JWKS_URL: string; REGISTER_DIST_DIR: string };
+
+/** apps/register/dist of this checkout: src/ and dist/ both sit three levels below the root. */
+export const DEFAULT_REGISTER_DIST_DIR = path.resolve(__dirname, '..', '..', '..', 'apps', 'register', 'dist');
 
 /** Reads and checks the environment; throws a ConfigError naming every bad variable. */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -71,6 +80,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     ...raw,
     REDIS_URL: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
     JWKS_URL: raw.JWKS_URL ?? `${raw.AUTH_SERVICE_URL}/.well-known/jwks.json`,
+    REGISTER_DIST_DIR: path.resolve(raw.REGISTER_DIST_DIR ?? DEFAULT_REGISTER_DIST_DIR),
   };
 }
 

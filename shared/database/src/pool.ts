@@ -25,10 +25,13 @@ export interface PoolOptions {
   statementTimeoutMs?: number;
 }
 
+/** DB_POOL_MAX caps every pool of the process (tests run many services in one process). */
+const poolCap = Number(process.env.DB_POOL_MAX) || Infinity;
+
 export function createPool({ connectionString, max = 10, applicationName, statementTimeoutMs = 10_000 }: PoolOptions): Pool {
   const pool = new pg.Pool({
     connectionString,
-    max,
+    max: Math.min(max, poolCap),
     application_name: applicationName,
     statement_timeout: statementTimeoutMs,
     connectionTimeoutMillis: 5_000,

@@ -1,0 +1,173 @@
+/**
+ * Offline sales. When the gateway cannot be reached, a cash sale is completed at the register with
+ * the Idempotency-Key it was going to be sent with and queued in IndexedDB, with the exact request
+ * body. When the connection returns the queue is sent oldest first, one at a time, with the same key
+ * and the same body: if an earlier attempt did reach the server (answer lost), the server replays
+ * the stored sale instead of making a second one, so every queued sale is booked exactly once.
+ *
+ * What the server says decides each entry's fate — nothing is ever dropped:
+ * - 201: synced (the server's receipt number and totals are kept). If its total differs from the
+ *   total the customer paid at the register (a price changed meanwhile), the entry is flagged.
+ * - a definitive refusal (409 insufficient stock, 400 e.g. cash no longer covers a raised price,
+ *   402, 403, 422): a conflict, shown to the manager, who retries it (after fixing stock, with a
+ *   new key since that sale failed for good) or marks it resolved; it stays in the list either way.
+ * - no answer, 5xx, 429, sale still running, no open shift, session expired: the entry stays
+ *   pending and syncing stops until the next attempt.
+ */
+import { ApiError } from './api';
+import type { SaleRequest } from './cart';
+import type { Db } from './db';
+import { describeError } from './messages';
+
+export type QueueStatus = 'pending' | 'synced' | 'conflict' | 'resolved';
+
+export interface QueuedSale {
+  /** The Idempotency-Key the sale is (re)sent with. */
+  key: string;
+  /** The key of the first attempt (differs from `key` after a manager retried a conflict). */
+  originalKey: string;
+  tenantId: string;
+  storeId: string;
+  userId: string;
+  userName: string;
+  terminalId: string;
+  createdAt: string;
+  body: SaleRequest;
+  /** What the register showed and took: for the manager's comparison. */
+  local: { subtotal: number; discountTotal: number; taxTotal: number; total: number; changeDue: number; currency: string; lines: Array<{ name: string; quantity: number; total: number }> };
+  localReceipt: string;
+  status: QueueStatus;
+  attempts: number;
+  lastAttemptAt?: string;
+  lastError?: string;
+  problem?: { status: number; code?: string; detail?: string; shortages?: unknown };
+  server?: { saleId: string; receiptNumber: number | null; total: number; changeDue: number; replayed: boolean };
+  /** Set when the server booked a different total than the register charged (price changed). */
+  flag?: string;
+  syncedAt?: string;
+  syncedBy?: string;
+  resolvedAt?: string;
+  resolvedBy?: string;
+  resolution?: string;
+}
+
+export interface ServerSale {
+  id: string;
+  receiptNumber: number | null;
+  total: { amount: number; currency: string };
+  changeDue: { amount: number; currency: string };
+}
+
+/** Sends one sale; resolves with the server's sale and whether it was a replay. */
+export type PostSale = (key: string, body: SaleRequest) => Promise<{ sale: ServerSale; replayed: boolean }>;
+
+export interface SyncResult {
+  synced: number;
+  conflicts: number;
+  /** Why syncing stopped early (entries are still pending), if it did. */
+  stoppedBy?: string;
+  authExpired?: boolean;
+}
+
+/** Errors after which the same request may succeed later: keep the entry pending. */
+function isTransient(err: ApiError): boolean {
+  return err.outcomeUnknown || err.status === 401 || err.code === 'no_open_shift' || err.code === 'sale_in_progress';
+}
+
+export class OfflineQueue {
+  private running: Promise<SyncResult> | null = null;
+
+  constructor(private readonly db: Db) {}
+
+  async add(entry: QueuedSale): Promise<void> {
+    await this.db.put('queue', entry);
+  }
+
+  async list(): Promise<QueuedSale[]> {
+    const all = await this.db.getAll<QueuedSale>('queue');
+    return all.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+  }
+
+  async pendingCount(tenantId?: string): Promise<number> {
+    return (await this.list()).filter((e) => e.status === 'pending' && (!tenantId || e.tenantId === tenantId)).length;
+  }
+
+  /**
+   * Sends every pending sale of the tenant, oldest first. Only one sync runs at a time in this
+   * page (a second call joins the first); across tabs the Web Locks API serialises them. Even if
+   * two ran, the shared Idempotency-Keys would keep every sale single.
+   */
+  sync(tenantId: string, post: PostSale, actor: string): Promise<SyncResult> {
+    if (!this.running) {
+      const run = () => this.syncOnce(tenantId, post, actor);
+      const locks = typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
+      this.running = (locks ? (locks.request('cloud-pos-offline-sync', run) as unknown as Promise<SyncResult>) : run()).finally(() => {
+        this.running = null;
+      });
+    }
+    return this.running;
+  }
+
+  private async syncOnce(tenantId: string, post: PostSale, actor: string): Promise<SyncResult> {
+    const result: SyncResult = { synced: 0, conflicts: 0 };
+    const pending = (await this.list()).filter((e) => e.status === 'pending' && e.tenantId === tenantId);
+    for (const entry of pending) {
+      const attemptAt = new Date().toISOString();
+      try {
+        const { sale, replayed } = await post(entry.key, entry.body);
+        const flag =
+          sale.total.amount !== entry.local.total
+            ? `Price changed: the register charged ${entry.local.total} but the server booked ${sale.total.amount} (${entry.local.currency} minor units); change due is now ${sale.changeDue.amount}`
+            : undefined;
+        await this.db.put('queue', {
+          ...entry,
+          status: 'synced',
+          attempts: entry.attempts + 1,
+          lastAttemptAt: attemptAt,
+          lastError: undefined,
+          problem: undefined,
+          server: { saleId: sale.id, receiptNumber: sale.receiptNumber, total: sale.total.amount, changeDue: sale.changeDue.amount, replayed },
+          flag,
+          syncedAt: new Date().toISOString(),
+          syncedBy: actor,
+        } satisfies QueuedSale);
+        result.synced += 1;
+      } catch (err) {
+        if (!(err instanceof ApiError)) throw err;
+        const message = describeError(err, (id) => entry.local.lines.find((_, i) => entry.body.lines[i]?.productId === id)?.name);
+        if (isTransient(err)) {
+          await this.db.put('queue', { ...entry, attempts: entry.attempts + 1, lastAttemptAt: attemptAt, lastError: message } satisfies QueuedSale);
+          result.stoppedBy = message;
+          result.authExpired = err.status === 401;
+          return result;
+        }
+        await this.db.put('queue', {
+          ...entry,
+          status: 'conflict',
+          attempts: entry.attempts + 1,
+          lastAttemptAt: attemptAt,
+          lastError: message,
+          problem: { status: err.status, code: err.code, detail: err.problem?.detail, shortages: err.problem?.shortages },
+        } satisfies QueuedSale);
+        result.conflicts += 1;
+      }
+    }
+    return result;
+  }
+
+  /**
+   * A manager sends a conflict again. The sale under the old key failed for good (the server keeps
+   * that answer for the key), so the retry needs a new key; the first key stays in `originalKey`.
+   */
+  async retry(key: string, newKey: string): Promise<void> {
+    const entry = await this.db.get<QueuedSale>('queue', key);
+    if (!entry || entry.status !== 'conflict') return;
+    await this.db.delete('queue', key);
+    await this.db.put('queue', { ...entry, key: newKey, status: 'pending', lastError: `Retry of ${key}` } satisfies QueuedSale);
+  }
+
+  /** A manager settles a conflict by hand (e.g. rang it up again, or wrote it off): kept, marked. */
+  async resolve(key: string, by: string, resolution: string): Promise<void> {
+    await this.db.update<QueuedSale>('queue', key, (e) => (e ? { ...e, status: 'resolved', resolvedAt: new Date().toISOString(), resolvedBy: by, resolution } : e));
+  }
+}
