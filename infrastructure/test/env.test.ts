@@ -2,7 +2,7 @@
 // compose and Kubernetes give it. "Required" is computed by parsing {NODE_ENV: 'production'}, so a
 // new required variable without deployment config fails here. Secrets are replaced by stand-ins
 // (what an operator puts in .env or the real Secret).
-import { loadCompose, rawEnvironment, resolvedEnvironment } from './support/compose';
+import { dependsOn, loadCompose, rawEnvironment, resolvedEnvironment } from './support/compose';
 import { containerEnv, find, loadManifests, objectsOf, podSpecOf } from './support/kubernetes';
 import {
   configSchemaOf,
@@ -146,6 +146,45 @@ describe('Redis URL', () => {
       const k = k8sEnv(s.name, 'template').REDIS_URL;
       if (c) expect(new URL(c).password).toBe(resolvedEnvironment(compose.services.redis).REDISCLI_AUTH);
       if (k) expect(new URL(k).password).toBe(find(objects, 'Secret', 'pos-secrets').stringData.REDIS_PASSWORD);
+    }
+  });
+});
+
+describe('MongoDB URI', () => {
+  const readsMongo = services.filter((s) => schemaKeys(configSchemaOf(s.name)).includes('MONGODB_URI'));
+  const uriParts = (uri: string) => {
+    const url = new URL(uri);
+    return { user: url.username, password: decodeURIComponent(url.password), host: url.host, authSource: url.searchParams.get('authSource') };
+  };
+
+  it('when the services that read MONGODB_URI are listed, then the ones writing audit, analytics and api usage are among them', () => {
+    expect(readsMongo.map((s) => s.name)).toEqual(expect.arrayContaining(['auth-service', 'transaction-service', 'api-gateway']));
+  });
+
+  it('when compose gives a service MONGODB_URI, then it is the mongo container as its root user with the root password, and the service waits for mongo to be healthy', () => {
+    const mongo = resolvedEnvironment(compose.services.mongo);
+    for (const s of readsMongo) {
+      const uri = composeEnv(s.name).MONGODB_URI;
+      expect({ service: s.name, set: Boolean(uri) }).toEqual({ service: s.name, set: true });
+      expect({ service: s.name, ...uriParts(uri!) }).toEqual({
+        service: s.name,
+        user: mongo.MONGO_INITDB_ROOT_USERNAME,
+        password: mongo.MONGO_INITDB_ROOT_PASSWORD,
+        host: 'mongo:27017',
+        authSource: 'admin',
+      });
+      expect({ service: s.name, mongo: dependsOn(compose.services[s.name]).mongo }).toEqual({ service: s.name, mongo: 'service_healthy' });
+    }
+  });
+
+  it('when Kubernetes gives a service MONGODB_URI, then it is the mongo Service as the StatefulSet root user with the password in pos-secrets', () => {
+    const secret = find(objects, 'Secret', 'pos-secrets').stringData;
+    const rootUser = podSpecOf(find(objects, 'StatefulSet', 'mongo')).containers[0].env.find((e: Json) => e.name === 'MONGO_INITDB_ROOT_USERNAME')?.value;
+    for (const s of readsMongo) {
+      const uri = k8sEnv(s.name, 'template').MONGODB_URI;
+      expect({ service: s.name, set: Boolean(uri) }).toEqual({ service: s.name, set: true });
+      expect({ service: s.name, ...uriParts(uri!) }).toEqual({ service: s.name, user: rootUser, password: secret.MONGO_ROOT_PASSWORD, host: 'mongo:27017', authSource: 'admin' });
+      expect(hostResolves.kubernetes(new URL(uri!).hostname)).toBe(true);
     }
   });
 });

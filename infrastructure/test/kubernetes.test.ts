@@ -293,6 +293,7 @@ describe('Kubernetes: configuration and secrets', () => {
       ['DATABASE_URL', 'pos_app', 'DB_APP_PASSWORD'],
       ['WORKER_DATABASE_URL', 'pos_worker', 'DB_WORKER_PASSWORD'],
       ['REDIS_URL', '', 'REDIS_PASSWORD'],
+      ['MONGODB_URI', 'pos', 'MONGO_ROOT_PASSWORD'],
     ];
     for (const [urlKey, user, passwordKey] of expectations) {
       const url = new URL(data[urlKey]!);

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { authenticate, createServiceApp, createTokenVerifier, type ServiceApp, type TokenVerifier } from '@pos/http';
 import type { Logger } from '@pos/utils';
+import type { ApiUsageRecorder } from './api-usage';
 import type { GatewayConfig } from './config';
 import { mountApiDocs } from './docs';
 import { mountLiveFeed } from './live';
@@ -26,6 +27,8 @@ export interface GatewayDeps {
   subscriber?: Redis;
   /** Channel prefix of the live feed (tests use their own). */
   liveChannelPrefix?: string;
+  /** Records per user and route call counts and latency into MongoDB `api_usage`; without it nothing is recorded. */
+  usage?: Pick<ApiUsageRecorder, 'middleware'>;
 }
 
 export interface GatewayApp extends ServiceApp {
@@ -77,9 +80,13 @@ export function createGatewayApp(deps: GatewayDeps): GatewayApp {
         live = mountLiveFeed(app, { redis, subscriber: deps.subscriber, verifier, logger, channelPrefix: deps.liveChannelPrefix });
       }
       // One Express route per table entry, so metrics are labelled by prefix (never by raw path).
-      // Order: cheap refusals first (size, per-IP counts) so floods cost no signature checks.
+      // Order: cheap refusals first (size, per-IP counts) so floods cost no signature checks. The
+      // api_usage recorder goes first: it times the whole chain and, once the response is done,
+      // records the call if the token check verified a user (labelled by the prefix, never the path).
       for (const route of ROUTES) {
-        app.all(routePattern(route), bodyLimit, limits.perIp, limits.login, tokenUnlessPublic, limits.perUser, proxies.get(route.service)!.handler);
+        const chain: RequestHandler[] = [bodyLimit, limits.perIp, limits.login, tokenUnlessPublic, limits.perUser, proxies.get(route.service)!.handler];
+        if (deps.usage && route.prefix.startsWith('/api/v1/')) chain.unshift(deps.usage.middleware(route.prefix));
+        app.all(routePattern(route), ...chain);
       }
       // The web register at `/` (static build + single-page fallback), after every API route so
       // that nothing under /api can ever be answered with its HTML.

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from '@pos/types';
-import { commaList, loadConfig, logLevel, nodeEnv } from '@pos/utils';
+import { LOCAL_MONGODB_URI, mongoConfigShape } from '@pos/mongo';
+import { commaList, envBool, loadConfig, logLevel, nodeEnv } from '@pos/utils';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -14,7 +15,8 @@ const serviceUrl = (defaultUrl: string) =>
 /**
  * Every variable the gateway reads. Exported as a plain object schema (no transform on the object)
  * so tooling can list the variables and see which ones have defaults; derived defaults that depend
- * on other variables (REDIS_URL outside production, JWKS_URL) are filled in by `loadGatewayConfig`.
+ * on other variables (REDIS_URL and MONGODB_URI outside production, JWKS_URL) are filled in by
+ * `loadGatewayConfig`.
  */
 export const gatewayConfigSchema = z
   .object({
@@ -55,6 +57,17 @@ export const gatewayConfigSchema = z
      * repository; when it does not exist `/` answers 404 saying how to build it.
      */
     REGISTER_DIST_DIR: z.string().trim().min(1).optional(),
+    /**
+     * MongoDB for `api_usage` (per user and route call counts and latency, written in batches).
+     * Required in production while API_USAGE_ENABLED; outside production it defaults to
+     * mongodb://127.0.0.1:27017 (`npm start` passes the stand-in's URI), like the other services.
+     */
+    MONGODB_URI: z.string().min(1).optional(),
+    MONGODB_DB: mongoConfigShape.MONGODB_DB,
+    /** Record api_usage. Off: the gateway never connects to MongoDB. */
+    API_USAGE_ENABLED: envBool(true),
+    /** How often the aggregated api_usage counts are written (one bulkWrite per flush). */
+    API_USAGE_FLUSH_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   })
   .superRefine(
     (config, ctx) => {
@@ -62,13 +75,22 @@ export const gatewayConfigSchema = z
         // Without a shared store every replica would count on its own and the limits would multiply.
         ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'is required in production' });
       }
+      if (config.NODE_ENV === 'production' && config.API_USAGE_ENABLED && !config.MONGODB_URI) {
+        // Otherwise every replica would buffer api_usage for a MongoDB inside its own container.
+        ctx.addIssue({ code: 'custom', path: ['MONGODB_URI'], message: 'is required in production (or set API_USAGE_ENABLED=false)' });
+      }
     },
     // Also when other variables are bad, so that one start-up error lists every problem.
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
   );
 
 type RawGatewayConfig = z.infer<typeof gatewayConfigSchema>;
-export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL' | 'REGISTER_DIST_DIR'> & { REDIS_URL: string; JWKS_URL: string; REGISTER_DIST_DIR: string };
+export type GatewayConfig = Omit<RawGatewayConfig, 'REDIS_URL' | 'JWKS_URL' | 'REGISTER_DIST_DIR' | 'MONGODB_URI'> & {
+  REDIS_URL: string;
+  JWKS_URL: string;
+  REGISTER_DIST_DIR: string;
+  MONGODB_URI: string;
+};
 
 /** apps/register/dist of this checkout: src/ and dist/ both sit three levels below the root. */
 export const DEFAULT_REGISTER_DIST_DIR = path.resolve(__dirname, '..', '..', '..', 'apps', 'register', 'dist');
@@ -81,6 +103,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     REDIS_URL: raw.REDIS_URL ?? 'redis://127.0.0.1:6379',
     JWKS_URL: raw.JWKS_URL ?? `${raw.AUTH_SERVICE_URL}/.well-known/jwks.json`,
     REGISTER_DIST_DIR: path.resolve(raw.REGISTER_DIST_DIR ?? DEFAULT_REGISTER_DIST_DIR),
+    MONGODB_URI: raw.MONGODB_URI ?? LOCAL_MONGODB_URI,
   };
 }
 

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { startServer } from '@pos/http';
+import { connectMongo, describeMongoUri } from '@pos/mongo';
 import { ConfigError, createLogger } from '@pos/utils';
+import { API_USAGE, ApiUsageRecorder, ensureApiUsageIndexes, type ApiUsageDocument } from './api-usage';
 import { createGatewayApp } from './app';
 import { loadGatewayConfig } from './config';
 
@@ -13,7 +15,16 @@ async function main(): Promise<void> {
   redis.on('error', (err: Error) => logger.warn('redis error', { err: err.message }));
   const subscriber = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
   subscriber.on('error', (err: Error) => logger.warn('redis subscriber error', { err: err.message }));
-  const gateway = createGatewayApp({ config, logger, redis, subscriber });
+  // api_usage: counts are aggregated in memory and written in one bulkWrite per API_USAGE_FLUSH_MS;
+  // requests never wait for MongoDB, and while it is down the counts are kept (bounded) and retried.
+  const mongo = config.API_USAGE_ENABLED ? connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'api-gateway', logger }) : undefined;
+  const usage = mongo && new ApiUsageRecorder({ collection: mongo.db.collection<ApiUsageDocument>(API_USAGE), flushIntervalMs: config.API_USAGE_FLUSH_MS, logger });
+  logger.info('API usage recording', {
+    enabled: Boolean(usage),
+    ...(mongo && { mongodb: describeMongoUri(config.MONGODB_URI), db: config.MONGODB_DB, flushMs: config.API_USAGE_FLUSH_MS }),
+  });
+  if (mongo) void ensureApiUsageIndexes(mongo.db, logger);
+  const gateway = createGatewayApp({ config, logger, redis, subscriber, usage });
 
   await startServer(gateway.app, {
     name: 'api-gateway',
@@ -25,7 +36,9 @@ async function main(): Promise<void> {
     },
     onClose: async () => {
       gateway.close();
-      await Promise.allSettled([redis.quit(), subscriber.quit()]);
+      // The last counts are written after the server stopped taking requests.
+      await usage?.close();
+      await Promise.allSettled([redis.quit(), subscriber.quit(), mongo?.close()]);
     },
   });
 }

@@ -1,5 +1,5 @@
 import { z } from '@pos/types';
-import { mongoConfigShape } from '@pos/mongo';
+import { LOCAL_MONGODB_URI, mongoConfigShape } from '@pos/mongo';
 import { commaList, envBool, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
 
 /** Every variable auth-service reads; .env.example documents each one. */
@@ -48,6 +48,12 @@ export const authConfigSchema = z.object({
   OAUTH_ALLOW_SIGNUP: envBool(false),
   // MongoDB: the audit trail (audit_trail), fed by the audit consumer; optional system_logs.
   ...mongoConfigShape,
+  /**
+   * Required in production (compose and Kubernetes build it from the Mongo root password): without it
+   * a deployed service would write to mongodb://127.0.0.1:27017 inside its own container. Outside
+   * production the local default applies (`npm start` passes the stand-in's URI).
+   */
+  MONGODB_URI: requiredInProduction(LOCAL_MONGODB_URI),
   /** Run the audit consumer (all services' event streams -> audit_trail) in this process. */
   AUDIT_CONSUMER_ENABLED: envBool(true),
 }).superRefine((c, ctx) => {

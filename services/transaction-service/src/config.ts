@@ -1,5 +1,5 @@
 import { z } from '@pos/types';
-import { mongoConfigShape } from '@pos/mongo';
+import { LOCAL_MONGODB_URI, mongoConfigShape } from '@pos/mongo';
 import { commaList, envBool, logLevel, nodeEnv, requiredInProduction, secret } from '@pos/utils';
 
 /** Every variable transaction-service reads; .env.example documents each one. */
@@ -27,6 +27,12 @@ export const configSchema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
   // MongoDB: sales analytics (sales_analytics), fed by this service's own sale events; optional system_logs.
   ...mongoConfigShape,
+  /**
+   * Required in production (compose and Kubernetes build it from the Mongo root password): without it
+   * a deployed service would write to mongodb://127.0.0.1:27017 inside its own container. Outside
+   * production the local default applies (`npm start` passes the stand-in's URI).
+   */
+  MONGODB_URI: requiredInProduction(LOCAL_MONGODB_URI),
   /** Run the analytics consumer (sale events -> sales_analytics) in this process. */
   ANALYTICS_CONSUMER_ENABLED: envBool(true),
 });
