@@ -1,7 +1,7 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
 import { pingDatabase } from '@pos/database';
 import type { InventoryDeps } from './deps';
-import { IMPORT_PATH, productRoutes } from './http/product-routes';
+import { CODE_FIELDS, IMPORT_PATH, productRoutes } from './http/product-routes';
 import { categoryRoutes } from './http/category-routes';
 import { stockRoutes } from './http/stock-routes';
 
@@ -13,6 +13,8 @@ export function createApp(deps: InventoryDeps): ServiceApp {
     verifier: deps.verifier,
     // The catalog import takes up to 10,000 rows and parses its own (larger) body.
     ownBodyPaths: [IMPORT_PATH],
+    // Names, descriptions and stock notes are free text; SKUs and barcodes are codes (an EAN-13 may pass Luhn).
+    refuseCardData: { ignoreFields: CODE_FIELDS },
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

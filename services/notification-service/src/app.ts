@@ -13,6 +13,8 @@ export function createApp(deps: NotificationDeps): ServiceApp {
     logger: deps.logger,
     corsOrigins: deps.config.CORS_ORIGINS,
     verifier: deps.verifier,
+    // Templates and push subscriptions are stored as sent: no card numbers in them either.
+    refuseCardData: {},
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

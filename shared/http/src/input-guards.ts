@@ -3,6 +3,7 @@ import { ProblemError, cardDataPaths, type Logger } from '@pos/utils';
 
 // U+0000 cannot be stored in a Postgres text or jsonb value, and an unpaired UTF-16 surrogate is
 // not Unicode at all (jsonb refuses it, text silently turns it into U+FFFD).
+// eslint-disable-next-line no-control-regex -- finding NUL is the point
 const UNSAFE_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Paths of every string (or object key) in `value` holding a NUL character or an unpaired surrogate. */

@@ -6,8 +6,9 @@ export const LOCAL_MONGODB_URI = 'mongodb://127.0.0.1:27017';
 /**
  * The MongoDB variables of a service that uses MongoDB (spread into its config schema).
  * `npm start` starts the in-process stand-in and sets MONGODB_URI when it is not configured.
- * Not "required in production": MongoDB holds derived data (audit, analytics, logs) that catches up
- * from the event streams, so a service without it still starts — and says so in its log.
+ * The services that use it override MONGODB_URI with requiredInProduction (a deployment must say
+ * where its MongoDB is); without MongoDB they still start and serve requests, because MongoDB holds
+ * derived data (audit, analytics, usage) that catches up from the event streams once it is back.
  */
 export const mongoConfigShape = {
   MONGODB_URI: z.string().min(1).default(LOCAL_MONGODB_URI),

@@ -2,8 +2,8 @@ import express from 'express';
 import { EVENTS, z } from '@pos/types';
 import { PG, decodeCursor, encodeCursor, pgCode, pgConstraint, withTenant, type Queryable } from '@pos/database';
 import { writeEvent } from '@pos/events';
-import type { RouteTable } from '@pos/http';
-import { ProblemError, badRequest, conflict, notFound, versionConflict } from '@pos/utils';
+import { unsafeTextPaths, type RouteTable } from '@pos/http';
+import { ProblemError, badRequest, containsCardNumber, conflict, notFound, versionConflict } from '@pos/utils';
 import type { InventoryDeps } from '../deps';
 import { SCHEMA } from '../stock-ledger';
 import {
@@ -28,6 +28,8 @@ const tags = ['products'];
 const READ = ['owner', 'manager', 'cashier', 'service'] as const;
 const WRITE = ['owner', 'manager'] as const;
 export const IMPORT_PATH = '/api/v1/products/import';
+/** Fields that hold codes, not free text: a barcode may pass the Luhn check, so the card-data guard skips them. */
+export const CODE_FIELDS = ['sku', 'barcodes', 'barcode'] as const;
 
 /** Unique-index violations as the 409 a client can act on. */
 function catalogConflict(err: unknown): never {
@@ -206,6 +208,14 @@ export function productRoutes(table: RouteTable, deps: InventoryDeps): void {
         errors.sort((a, b) => a.line - b.line);
         return new ProblemError(400, 'import_rejected', 'Bad Request', `Nothing was imported: ${errors.length} problem(s) in the file`, errors.map((e) => ({ path: `row ${e.line}.${e.field}`, message: e.reason, line: e.line, field: e.field })));
       };
+      // The app-wide guards do not see this body (it has its own parsers): check each row's text here.
+      for (const r of parsed.rows) {
+        for (const field of ['sku', 'name', 'description'] as const) {
+          const value = r[field];
+          if (value && unsafeTextPaths(value).length) parsed.errors.push({ line: r.line, field, reason: 'contains a NUL character or an unpaired surrogate' });
+          else if (value && field !== 'sku' && containsCardNumber(value)) parsed.errors.push({ line: r.line, field, reason: 'looks like card data and was refused' });
+        }
+      }
       if (parsed.errors.length) throw refuse(parsed.errors);
       const rows = parsed.rows;
       const { result, stale } = await withTenant(pool, auth.tenantId, async (db) => {

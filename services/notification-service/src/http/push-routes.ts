@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { withTenant } from '@pos/database';
+import { PG, pgCode, withTenant } from '@pos/database';
 import type { RouteTable } from '@pos/http';
-import { badRequest, notFound } from '@pos/utils';
+import { badRequest, conflict, notFound } from '@pos/utils';
 import type { NotificationDeps } from '../deps';
 import { deleteSubscription, listSubscriptions, subscriptionView, upsertSubscription } from '../data/subscription-repository';
 import { IdParams, SubscriptionBody, SubscriptionList, SubscriptionSchema } from './schemas';
@@ -38,7 +38,11 @@ export function pushRoutes(table: RouteTable, deps: NotificationDeps): void {
           auth: body.subscription.keys.auth,
           userAgent: body.userAgent ?? null,
         }),
-      );
+      ).catch((err: unknown) => {
+        // Two registrations of one endpoint at once (under other device ids): the loser retries.
+        if (pgCode(err) === PG.uniqueViolation) throw conflict('This push endpoint was registered at the same moment by another request; retry', 'subscription_conflict');
+        throw err;
+      });
       res.status(created ? 201 : 200);
       res.json(subscriptionView(row));
       return undefined;
