@@ -1,3 +1,4 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import jwt from 'jsonwebtoken';
 import jwksRsa from 'jwks-rsa';
@@ -55,6 +56,8 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     timeout: 3_000,
   });
 
+  const parsedKeys = new Map<string, { key: KeyObject; until: number }>();
+
   return {
     async verify(token: string): Promise<AuthContext> {
       const decoded = jwt.decode(token, { complete: true });
@@ -62,15 +65,21 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const { alg, kid } = decoded.header;
       if (alg !== ACCESS_TOKEN_ALGORITHM) throw unauthorized('The access token algorithm is not accepted', 'invalid_token');
       if (!kid) throw unauthorized('The access token has no key id', 'invalid_token');
-      let publicKey: string;
-      try {
-        publicKey = (await client.getSigningKey(kid)).getPublicKey();
-      } catch {
-        throw unauthorized('The access token was signed with an unknown key', 'invalid_token');
+      let publicKey = parsedKeys.get(kid);
+      if (!publicKey || publicKey.until < Date.now()) {
+        try {
+          // Parsed once per key and cache period: parsing the PEM on every call was most of the cost of
+          // verifying a token (bench/lookup.ts profiles).
+          publicKey = { key: createPublicKey((await client.getSigningKey(kid)).getPublicKey()), until: Date.now() + cacheMaxAgeMs };
+        } catch {
+          throw unauthorized('The access token was signed with an unknown key', 'invalid_token');
+        }
+        if (parsedKeys.size > 50) parsedKeys.clear();
+        parsedKeys.set(kid, publicKey);
       }
       let payload: unknown;
       try {
-        payload = jwt.verify(token, publicKey, { algorithms: [ACCESS_TOKEN_ALGORITHM], issuer, audience });
+        payload = jwt.verify(token, publicKey.key, { algorithms: [ACCESS_TOKEN_ALGORITHM], issuer, audience });
       } catch (err) {
         const expired = err instanceof jwt.TokenExpiredError;
         throw unauthorized(expired ? 'The access token has expired' : 'The access token is not valid', expired ? 'token_expired' : 'invalid_token');
