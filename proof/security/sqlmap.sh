@@ -5,9 +5,10 @@
 #   npm start                      # in another terminal (RATE_LIMIT_PER_USER=100000 npm start avoids 429s)
 #   npm run security:sqlmap        # or: bash proof/security/sqlmap.sh
 #
-# It registers a throwaway tenant (store, category, product, customer, shift, one cash sale), reads the
-# OpenAPI documents the gateway serves, and runs sqlmap once per path-parameterised route (each path
-# parameter marked with `*`) and once per query parameter (-p), with a fresh access token each time.
+# It registers a throwaway tenant (store, category, product, customer, shift, a sale and its refund, a
+# loyalty redemption, an email), reads the OpenAPI documents the gateway serves, and runs sqlmap once
+# per path-parameterised route (each path parameter marked with `*`) and once per query parameter
+# (-p), with a fresh access token each time.
 # Bounded: --level 2 --risk 1 --threads 1 --time-sec 2, --delay between requests, a wall-clock limit per
 # run, 127.0.0.1 only. Exit status 1 when sqlmap reports an injectable parameter.
 #

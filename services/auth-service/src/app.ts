@@ -16,7 +16,8 @@ export function createApp(deps: AuthDeps): ServiceApp {
     verifier: deps.verifier,
     urlencoded: true,
     // Names, store names and addresses are free text: a card number typed there is refused.
-    refuseCardData: {},
+    // Secrets are hashed, never stored or logged as sent: a password may be any digits it likes.
+    refuseCardData: { ignoreFields: ['password', 'pin', 'refreshToken', 'token', 'client_secret'] },
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

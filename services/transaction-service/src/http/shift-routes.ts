@@ -1,5 +1,5 @@
 import { z } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, withTenant } from '@pos/database';
+import { PG, decodeCursor, encodeCursor, pgCode, withTenant, type Queryable } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
 import { badRequest, conflict, forbidden, notFound } from '@pos/utils';
 import { SCHEMA, type TransactionDeps } from '../deps';
@@ -16,8 +16,9 @@ function assertShiftAccess(auth: AuthContext, shift: ShiftRow | undefined): asse
   if (auth.role === 'cashier' && shift.cashier_id !== auth.userId) throw notFound('Shift');
 }
 
-export async function zReport(deps: TransactionDeps, tenantId: string, shift: ShiftRow) {
-  const t = await withTenant(deps.pool, tenantId, (db) => shiftTotals(db, tenantId, shift.id));
+/** Inside a transaction, pass its client: taking a second pooled connection there can starve the pool. */
+export async function zReport(deps: TransactionDeps, tenantId: string, shift: ShiftRow, db?: Queryable) {
+  const t = db ? await shiftTotals(db, tenantId, shift.id) : await withTenant(deps.pool, tenantId, (c) => shiftTotals(c, tenantId, shift.id));
   const m = (amount: number) => ({ amount, currency: shift.currency });
   const expected = expectedCash({ openingFloat: shift.opening_float, cashSales: t.cashSales, cashRefunds: t.cashRefunds, paidIn: t.paidIn, paidOut: t.paidOut });
   return {
@@ -170,7 +171,7 @@ export function shiftRoutes(table: RouteTable, deps: TransactionDeps): void {
         if (body.countedCash.currency !== shift.currency) throw badRequest('Wrong currency', [{ path: 'countedCash.currency', message: `must be ${shift.currency}` }]);
         const pending = await db.query("SELECT 1 FROM sales.sales WHERE shift_id = $1 AND status IN ('pending', 'reserved') LIMIT 1", [shift.id]);
         if (pending.rowCount) throw conflict('A sale of this shift is still being processed; retry in a moment', 'sale_in_progress');
-        const report = await zReport(deps, auth.tenantId, { ...shift, counted_cash: body.countedCash.amount });
+        const report = await zReport(deps, auth.tenantId, { ...shift, counted_cash: body.countedCash.amount }, db);
         const expected = report.cash.expected.amount;
         return closeShift(db, auth.tenantId, shift.id, {
           countedCash: body.countedCash.amount,
