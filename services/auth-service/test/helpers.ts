@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createPool, type Pool } from '@pos/database';
 import { createLogger, loadConfig } from '@pos/utils';
@@ -86,4 +88,50 @@ export async function createUser(
     .expect(201);
   const login = await request(app).post('/api/v1/auth/login').send({ email, password: body.password ?? PASSWORD }).expect(200);
   return { id: res.body.id, email, accessToken: login.body.accessToken };
+}
+
+/** The real auth-service listening on a loopback port (tokens, JWKS, stores) for other services' tests. */
+export interface AuthServer {
+  svc: TestAuthService;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startAuthServer(overrides: Record<string, string> = {}): Promise<AuthServer> {
+  const svc = await startAuthService(overrides);
+  const server: Server = svc.app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    svc,
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+      await svc.close();
+    },
+  };
+}
+
+export interface Shop extends RegisteredTenant {
+  /** A second store of the tenant (it allows negative stock), where the manager and cashier may not act. */
+  otherStoreId: string;
+  manager: { id: string; token: string };
+  cashier: { id: string; token: string };
+}
+
+/** A tenant (its own, per test file) with two stores, and a manager and a cashier of the first store. */
+export async function createShop(auth: AuthServer): Promise<Shop> {
+  const t = await registerTenant(auth.svc.app);
+  const other = await request(auth.svc.app)
+    .post('/api/v1/stores')
+    .set(bearer(t.accessToken))
+    .send({ name: 'Outlet', currency: 'USD', timezone: 'UTC', taxInclusive: false, allowNegativeStock: true })
+    .expect(201);
+  const user = async (role: 'manager' | 'cashier') => {
+    const email = uniqueEmail(role);
+    const created = await request(auth.svc.app).post('/api/v1/users').set(bearer(t.accessToken)).send({ email, name: role, role, storeIds: [t.storeId], password: PASSWORD }).expect(201);
+    const login = await request(auth.svc.app).post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
+    return { id: created.body.id as string, token: login.body.accessToken as string };
+  };
+  return { ...t, otherStoreId: other.body.id, manager: await user('manager'), cashier: await user('cashier') };
 }

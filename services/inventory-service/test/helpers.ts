@@ -1,36 +1,14 @@
-import type { AddressInfo, Server } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import request from 'supertest';
 import { createPool, type Pool } from '@pos/database';
 import { createLogger, loadConfig } from '@pos/utils';
-import { PASSWORD, bearer, registerTenant, startAuthService, uniqueEmail, type RegisteredTenant, type TestAuthService } from '../../auth-service/test/helpers';
+import { PASSWORD, bearer, createShop, startAuthServer, type AuthServer, type Shop } from '../../auth-service/test/helpers';
 import { configSchema } from '../src/config';
 import { buildDeps, closeDeps, type BuiltDeps } from '../src/build-deps';
 import { createApp } from '../src/app';
 
-export { bearer, PASSWORD };
+export { bearer, createShop, startAuthServer, PASSWORD, type AuthServer, type Shop };
 
-/** A running auth-service (the real one: tokens, JWKS, stores) for inventory tests. */
-export interface AuthServer {
-  svc: TestAuthService;
-  url: string;
-  close(): Promise<void>;
-}
-
-export async function startAuthServer(): Promise<AuthServer> {
-  const svc = await startAuthService();
-  const server: Server = svc.app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  return {
-    svc,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      server.closeAllConnections?.();
-      await new Promise((r) => server.close(r));
-      await svc.close();
-    },
-  };
-}
 
 export interface InventoryUnderTest {
   deps: BuiltDeps;
@@ -46,29 +24,6 @@ export async function startInventory(authUrl: string, overrides: Record<string, 
   return { deps, app, table, close: () => closeDeps(deps) };
 }
 
-export interface Shop extends RegisteredTenant {
-  /** A second store (allows negative stock). */
-  otherStoreId: string;
-  manager: { id: string; token: string };
-  cashier: { id: string; token: string };
-}
-
-/** A tenant with two stores, a manager and a cashier of the first store. */
-export async function createShop(auth: AuthServer): Promise<Shop> {
-  const t = await registerTenant(auth.svc.app);
-  const other = await request(auth.svc.app)
-    .post('/api/v1/stores')
-    .set(bearer(t.accessToken))
-    .send({ name: 'Outlet', currency: 'USD', timezone: 'UTC', taxInclusive: false, allowNegativeStock: true })
-    .expect(201);
-  const user = async (role: 'manager' | 'cashier') => {
-    const email = uniqueEmail(role);
-    const created = await request(auth.svc.app).post('/api/v1/users').set(bearer(t.accessToken)).send({ email, name: role, role, storeIds: [t.storeId], password: PASSWORD }).expect(201);
-    const login = await request(auth.svc.app).post('/api/v1/auth/login').send({ email, password: PASSWORD }).expect(200);
-    return { id: created.body.id as string, token: login.body.accessToken as string };
-  };
-  return { ...t, otherStoreId: other.body.id, manager: await user('manager'), cashier: await user('cashier') };
-}
 
 let skuCounter = 0;
 export function productBody(overrides: Record<string, unknown> = {}) {
