@@ -20,3 +20,13 @@ export function decodeCursor<K extends string>(cursor: string | undefined, keys:
     throw badRequest('The cursor is not valid', [{ path: 'cursor', message: 'is not a cursor returned by this list' }]);
   }
 }
+
+/**
+ * One page of a keyset list read with `limit + 1` rows: the rows to answer with, and the cursor of the
+ * next page (null when the extra row was not there).
+ */
+export function pageOf<R>(rows: R[], limit: number, cursorKey: (last: R) => Record<string, string | number>): { page: R[]; nextCursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { page, nextCursor: rows.length > limit && last ? encodeCursor(cursorKey(last)) : null };
+}

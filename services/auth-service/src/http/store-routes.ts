@@ -1,5 +1,5 @@
 import { EVENTS } from '@pos/types';
-import { decodeCursor, encodeCursor, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import { canActInStore, type RouteTable } from '@pos/http';
 import { forbidden, notFound, versionConflict } from '@pos/utils';
@@ -44,9 +44,8 @@ export function storeRoutes(table: RouteTable, deps: AuthDeps): void {
       const rows = await withTenant(pool, auth.tenantId, (db) =>
         listStores(db, auth.tenantId, { limit: query.limit + 1, after, onlyIds: all ? undefined : auth.stores, includeInactive: all && query.includeInactive }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(storeView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(storeView), nextCursor };
     },
   });
 

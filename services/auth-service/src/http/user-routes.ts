@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { EVENTS } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, withTenant, type Queryable } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, type Queryable, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import type { RouteTable } from '@pos/http';
 import { ProblemError, badRequest, conflict, forbidden, notFound, versionConflict } from '@pos/utils';
@@ -87,9 +87,8 @@ export function userRoutes(table: RouteTable, deps: AuthDeps): void {
           includeUserId: auth.role === 'manager' && !query.storeId ? auth.userId : undefined,
         }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(userView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(userView), nextCursor };
     },
   });
 

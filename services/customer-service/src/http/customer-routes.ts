@@ -1,5 +1,5 @@
 import { EVENTS, ListQuerySchema } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, pgConstraint, withTenant, type Queryable } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, pgConstraint, type Queryable, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import type { RouteTable } from '@pos/http';
 import { conflict, notFound, versionConflict } from '@pos/utils';
@@ -73,9 +73,8 @@ export function customerRoutes(table: RouteTable, deps: CustomerDeps): void {
       const rows = await withTenant(pool, auth.tenantId, (db) =>
         searchCustomers(db, auth.tenantId, { q: query.q, digits: digits.length >= 3 ? digits : undefined, email: query.email, phone: query.phone, limit: query.limit + 1, after }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(customerView), nextCursor: rows.length > query.limit && last ? encodeCursor({ name: last.name.toLowerCase(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ name: last.name.toLowerCase(), id: last.id }));
+      return { data: page.map(customerView), nextCursor };
     },
   });
 
@@ -208,12 +207,8 @@ export function customerRoutes(table: RouteTable, deps: CustomerDeps): void {
         const found = await listCustomerSales(db, auth.tenantId, params.id, query.limit + 1, before);
         return { rows: found, refunds: await refundsOf(db, auth.tenantId, found.slice(0, query.limit).map((r) => r.sale_id)) };
       });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return {
-        data: page.map((r) => historyView(r, refunds.get(r.sale_id))),
-        nextCursor: rows.length > query.limit && last ? encodeCursor({ occurredAt: last.occurred_at.toISOString(), saleId: last.sale_id }) : null,
-      };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ occurredAt: last.occurred_at.toISOString(), saleId: last.sale_id }));
+      return { data: page.map((r) => historyView(r, refunds.get(r.sale_id))), nextCursor };
     },
   });
 

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { ListQuerySchema, z } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, withTenant } from '@pos/database';
 import { IdempotencyKeyHeader, idempotency, type RouteTable } from '@pos/http';
 import { ProblemError, badRequest, conflict, notFound, unprocessable, versionConflict } from '@pos/utils';
 import { SCHEMA, type CustomerDeps } from '../deps';
@@ -110,9 +110,8 @@ export function loyaltyRoutes(table: RouteTable, deps: CustomerDeps): void {
         const found = await loadCustomer(db, auth.tenantId, params.id);
         return { customer: found, rows: await listLedger(db, auth.tenantId, found.id, query.limit + 1, before ? Number(before.seq) : undefined) };
       });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { customerId: customer.id, balance: customer.loyalty_balance, ledger: page.map(ledgerView), nextCursor: rows.length > query.limit && last ? encodeCursor({ seq: last.seq }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ seq: last.seq }));
+      return { customerId: customer.id, balance: customer.loyalty_balance, ledger: page.map(ledgerView), nextCursor };
     },
   });
 

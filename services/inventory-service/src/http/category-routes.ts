@@ -1,5 +1,5 @@
 import { ListQuerySchema } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, withTenant, type Queryable } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, type Queryable, withTenant } from '@pos/database';
 import type { RouteTable } from '@pos/http';
 import { badRequest, conflict, notFound, versionConflict } from '@pos/utils';
 import type { InventoryDeps } from '../deps';
@@ -34,9 +34,8 @@ export function categoryRoutes(table: RouteTable, deps: InventoryDeps): void {
     handler: async ({ query, auth }) => {
       const after = decodeCursor(query.cursor, ['createdAt', 'id'] as const);
       const rows = await withTenant(pool, auth.tenantId, (db) => listCategories(db, auth.tenantId, query.limit + 1, after));
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(categoryView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(categoryView), nextCursor };
     },
   });
 

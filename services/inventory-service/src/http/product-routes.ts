@@ -1,6 +1,6 @@
 import express from 'express';
 import { EVENTS, z } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, pgConstraint, withTenant, type Queryable } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, pgConstraint, type Queryable, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import { unsafeTextPaths, type RouteTable } from '@pos/http';
 import { ProblemError, badRequest, containsCardNumber, conflict, notFound, versionConflict } from '@pos/utils';
@@ -92,9 +92,8 @@ export function productRoutes(table: RouteTable, deps: InventoryDeps): void {
       const rows = await withTenant(pool, auth.tenantId, (db) =>
         searchProducts(db, auth.tenantId, { q: query.q, sku: query.sku, categoryId: query.categoryId, ids: query.ids, activeOnly: query.active, limit: query.limit + 1, after }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(productView), nextCursor: rows.length > query.limit && last ? encodeCursor({ name: last.name.toLowerCase(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ name: last.name.toLowerCase(), id: last.id }));
+      return { data: page.map(productView), nextCursor };
     },
   });
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ListQuerySchema, z } from '@pos/types';
-import { decodeCursor, encodeCursor, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
 import { badRequest, conflict, notFound, versionConflict } from '@pos/utils';
 import type { InventoryDeps } from '../deps';
@@ -77,9 +77,8 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
       const rows = await withTenant(pool, auth.tenantId, (db) =>
         listLevels(db, auth.tenantId, { storeIds, productId: query.productId, lowOnly: query.lowStock, limit: query.limit + 1, after }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(levelView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(levelView), nextCursor };
     },
   });
 
@@ -114,9 +113,8 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
         if (!level || !canActInStore(auth, level.store_id)) throw notFound('Stock level');
         return listMovements(db, auth.tenantId, level.id, query.limit + 1, after);
       });
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(movementView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(movementView), nextCursor };
     },
   });
 

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import type { RouteTable } from '@pos/http';
 import { notFound } from '@pos/utils';
 import type { NotificationDeps } from '../deps';
@@ -24,12 +24,8 @@ export function deliveryRoutes(table: RouteTable, deps: NotificationDeps): void 
       const rows = await withTenant(pool, auth.tenantId, (db) =>
         listDeliveries(db, auth.tenantId, { channel: query.channel, status: query.status, limit: query.limit + 1, before }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return {
-        data: page.map((d) => deliveryView(d)),
-        nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null,
-      };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map((d) => deliveryView(d)), nextCursor };
     },
   });
 

@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, idempotency, type RouteTable } from '@pos/http';
 import type { PaymentDeps } from '../deps';
 import { SCHEMA } from '../data/schema';
@@ -76,9 +76,8 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
           after,
         }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(paymentView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.created_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.created_at.toISOString(), id: last.id }));
+      return { data: page.map(paymentView), nextCursor };
     },
   });
 

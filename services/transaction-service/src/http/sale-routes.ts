@@ -1,5 +1,5 @@
 import { EVENTS, z } from '@pos/types';
-import { decodeCursor, encodeCursor, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, UpstreamUnavailableError, type RouteTable } from '@pos/http';
 import { ProblemError, cardDataPaths, conflict, notFound, serviceUnavailable, forbidden } from '@pos/utils';
@@ -72,9 +72,8 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
           after,
         }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(saleView), nextCursor: rows.length > query.limit && last ? encodeCursor({ createdAt: last.sale.created_at.toISOString(), id: last.sale.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ createdAt: last.sale.created_at.toISOString(), id: last.sale.id }));
+      return { data: page.map(saleView), nextCursor };
     },
   });
 

@@ -1,5 +1,5 @@
 import { z } from '@pos/types';
-import { PG, decodeCursor, encodeCursor, pgCode, withTenant, type Queryable } from '@pos/database';
+import { decodeCursor, pageOf, PG, pgCode, type Queryable, withTenant } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
 import { badRequest, conflict, forbidden, notFound } from '@pos/utils';
 import { SCHEMA, type TransactionDeps } from '../deps';
@@ -111,9 +111,8 @@ export function shiftRoutes(table: RouteTable, deps: TransactionDeps): void {
           after,
         }),
       );
-      const page = rows.slice(0, query.limit);
-      const last = page[page.length - 1];
-      return { data: page.map(shiftView), nextCursor: rows.length > query.limit && last ? encodeCursor({ openedAt: last.opened_at.toISOString(), id: last.id }) : null };
+      const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ openedAt: last.opened_at.toISOString(), id: last.id }));
+      return { data: page.map(shiftView), nextCursor };
     },
   });
 
