@@ -49,9 +49,12 @@ export function mountLiveFeed(app: Express, options: LiveFeedOptions): { close()
     }
     if (!event.type || !LIVE_EVENTS.has(event.type) || event.tenantId !== tenantId) return;
     const storeId = event.data?.storeId ?? event.data?.sale?.storeId;
+    // The cashier's address and browser are for the audit trail, not for every screen watching sales.
+    const { ip: _ip, userAgent: _userAgent, ...shown } = event as Record<string, unknown>;
+    const data = JSON.stringify(shown);
     for (const l of group) {
       if (storeId && !canActInStore(l.auth, storeId)) continue;
-      l.res.write(`event: ${event.type}\ndata: ${message}\n\n`);
+      l.res.write(`event: ${event.type}\ndata: ${data}\n\n`);
     }
   });
 

@@ -1,12 +1,12 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
 import { pingDatabase } from '@pos/database';
-import type { AuthDeps } from './deps';
+import { SCHEMA, type AuthDeps } from './deps';
 import { authRoutes } from './http/auth-routes';
 import { userRoutes } from './http/user-routes';
 import { storeRoutes } from './http/store-routes';
 import { oauthRoutes } from './http/oauth-routes';
 import { auditRoutes } from './http/audit-routes';
-import { recordPermissionDenials } from './audit/permission-denials';
 
 export function createApp(deps: AuthDeps): ServiceApp {
   return createServiceApp({
@@ -18,12 +18,12 @@ export function createApp(deps: AuthDeps): ServiceApp {
     // Names, store names and addresses are free text: a card number typed there is refused.
     // Secrets are hashed, never stored or logged as sent: a password may be any digits it likes.
     refuseCardData: { ignoreFields: ['password', 'pin', 'refreshToken', 'token', 'client_secret'] },
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'auth-service', aliases: { auth: 'session' } }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),
     },
     routes: ({ app, table }) => {
-      app.use(recordPermissionDenials(deps));
       authRoutes(app, table, deps);
       oauthRoutes(app, table, deps);
       userRoutes(table, deps);

@@ -2,8 +2,8 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
-import { closeLogTransports, connectMongo, describeMongoUri, logTransports } from '@pos/mongo';
-import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { createServiceLogger, describeMongoUri } from '@pos/mongo';
+import { ConfigError, loadConfig } from '@pos/utils';
 import { authConfigSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
@@ -12,13 +12,7 @@ import { createAuditConsumer, ensureAuditIndexes } from './audit/audit-consumer'
 
 async function main(): Promise<void> {
   const config = loadConfig(authConfigSchema);
-  // LOG_TO_MONGO=true: log lines also go to MongoDB system_logs (batched; never blocks a log call).
-  const logMongo = config.LOG_TO_MONGO ? connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'auth-service-logs' }) : undefined;
-  const logger = createLogger({
-    service: 'auth-service',
-    level: config.LOG_LEVEL,
-    transports: logMongo && logTransports({ enabled: true, db: logMongo.db }),
-  });
+  const { logger, close: closeLogs } = createServiceLogger('auth-service', config);
   const deps = await buildDeps(config, logger);
   const service = createApp(deps);
 
@@ -46,8 +40,7 @@ async function main(): Promise<void> {
       await Promise.allSettled([relay.stop(), audit?.stop()]);
       await Promise.allSettled([workerPool.end(), relayRedis.quit(), consumerRedis.quit()]);
       await closeDeps(deps);
-      await closeLogTransports(logger);
-      await logMongo?.close();
+      await closeLogs();
     },
   });
 }

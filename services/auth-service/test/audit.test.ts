@@ -8,6 +8,7 @@ import { containsCardNumber, isSecretKey } from '@pos/utils';
 import { TcpProxy } from '../../../shared/mongo/test/tcp-proxy';
 import { openShift, sell, startStack, stockedProduct, usd, createShop, type Shop, type Stack } from '../../transaction-service/test/helpers';
 import { createCustomer, startCustomers, type CustomersUnderTest } from '../../customer-service/test/helpers';
+import { startNotifications, type NotificationsUnderTest } from '../../notification-service/test/helpers';
 import { AUDIT_TRAIL, AUDITED_SERVICES, auditRecord } from '../src/audit/audit-record';
 import { createAuditConsumer } from '../src/audit/audit-consumer';
 import { PASSWORD, bearer, registerTenant, startAuthService, uniqueEmail, type TestAuthService } from './helpers';
@@ -42,6 +43,7 @@ const waitFor = async <T>(check: () => Promise<T | undefined | false>, what: str
 describe('audit trail (MongoDB audit_trail, fed by every service through the event streams)', () => {
   let stack: Stack;
   let customers: CustomersUnderTest;
+  let notifications: NotificationsUnderTest;
   let mongo: MongoHandle;
   let redis: Redis;
   const consumers: Array<{ consumer: EventConsumer; redis: Redis }> = [];
@@ -51,6 +53,7 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
   beforeAll(async () => {
     stack = await startStack();
     customers = await startCustomers(stack.auth.url);
+    notifications = await startNotifications({ AUTH_SERVICE_URL: stack.auth.url });
     mongo = connectMongo(process.env.MONGODB_URI!, process.env.MONGODB_DB!);
     redis = new Redis(process.env.REDIS_URL!);
   }, 60_000);
@@ -66,6 +69,7 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
     await redis.quit();
     await mongo.close();
     await customers.close();
+    await notifications.close();
     await stack.close();
   });
 
@@ -142,8 +146,8 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
       const customer = await createCustomer(customers.app, shop.cashier.token);
       ids.customer = customer.id;
       // transaction + payment: a card sale, a refund of it, and a voided cash sale
-      await openShift(stack, shop.cashier.token, shop.storeId);
-      await openShift(stack, shop.manager.token, shop.storeId);
+      ids.cashierShift = await openShift(stack, shop.cashier.token, shop.storeId);
+      ids.managerShift = await openShift(stack, shop.manager.token, shop.storeId);
       const sale = await sell(stack, shop.cashier.token, {
         storeId: shop.storeId,
         customerId: customer.id,
@@ -162,11 +166,49 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
       const cash = await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: product.id, quantity: 1 }], tenders: [{ method: 'cash', amount: usd(5000) }] }).expect(201);
       ids.voided = cash.body.id;
       await request(stack.app).post(`/api/v1/transactions/${cash.body.id}/void`).set(bearer(shop.manager.token)).set('Idempotency-Key', randomUUID()).send({ reason: 'rang twice' }).expect(200);
-      // security: a wrong password, and a cashier refused at auth-service
+      // Writes that emit no event of their own are recorded from the request (request.audited), failed ones too.
+      await request(stack.app)
+        .post(`/api/v1/shifts/${ids.cashierShift}/cash`)
+        .set(bearer(shop.cashier.token))
+        .set('Idempotency-Key', randomUUID())
+        .set('user-agent', 'audit-register/1')
+        .set('x-request-id', 'audit-test-cash-1')
+        .send({ kind: 'paid_out', amount: usd(300), reason: 'window cleaner' })
+        .expect(201);
+      await request(stack.app).post(`/api/v1/shifts/${ids.managerShift}/close`).set(bearer(shop.manager.token)).send({ countedCash: usd(10_000) }).expect(200);
+      await request(stack.app)
+        .post(`/api/v1/shifts/${ids.managerShift}/cash`)
+        .set(bearer(shop.manager.token))
+        .set('Idempotency-Key', randomUUID())
+        .send({ kind: 'paid_in', amount: usd(100), reason: 'too late' })
+        .expect(409);
+      const giftCard = await request(stack.paymentUrl).post('/api/v1/gift-cards').set(bearer(shop.manager.token)).set('Idempotency-Key', randomUUID()).send({ initialBalance: usd(2500) }).expect(201);
+      ids.giftCard = giftCard.body.id;
+      ids.giftCardCode = giftCard.body.code;
+      await request(stack.paymentUrl).post(`/api/v1/gift-cards/${giftCard.body.code}/load`).set(bearer(shop.manager.token)).set('Idempotency-Key', randomUUID()).send({ amount: usd(1000) }).expect(200);
+      await request(customers.app).put('/api/v1/loyalty/rule').set(bearer(shop.accessToken)).send({ version: 0, pointsPerUnit: 3 }).expect(200);
+      await request(notifications.app).put('/api/v1/notifications/templates/receipt').set(bearer(shop.accessToken)).send({ subject: 'Receipt {{receiptNumber}}', text: 'Thanks!', version: 0 }).expect(200);
+      // Sessions: a login and its logout.
+      const session = await request(auth).post('/api/v1/auth/login').set('user-agent', 'audit-test-agent').send({ email: shop.email, password: PASSWORD }).expect(200);
+      await request(auth).post('/api/v1/auth/logout').send({ refreshToken: session.body.refreshToken }).expect(204);
+      ids.loggedOutRefresh = session.body.refreshToken;
+      // security: a wrong password, and a cashier refused at auth-service and at transaction-service
       await request(auth).post('/api/v1/auth/login').send({ email: shop.email, password: 'not the password' }).set('user-agent', 'audit-test-agent').expect(401);
       await request(auth).post('/api/v1/users').set(bearer(shop.cashier.token)).send({ email: uniqueEmail('x'), name: 'X', role: 'owner', storeIds: [] }).expect(403);
-      // The refusal is recorded after the response went out.
-      await waitFor(async () => (await stack.admin.query("SELECT 1 FROM auth.outbox WHERE tenant_id = $1 AND type = 'security.permission_denied'", [shop.tenantId])).rowCount, 'permission denial event');
+      await request(stack.app).get('/api/v1/reports/sales').query({ from: '2026-01-01', to: '2026-01-02', storeId: shop.storeId }).set(bearer(shop.cashier.token)).expect(403);
+      // Request records are written after the response went out: wait for all of them.
+      await waitFor(async () => {
+        const { rows } = await stack.admin.query<{ n: number }>(
+          `SELECT (SELECT count(*) FROM auth.outbox WHERE tenant_id = $1 AND type = 'security.permission_denied')
+                + (SELECT count(*) FROM sales.outbox WHERE tenant_id = $1 AND type IN ('request.audited', 'security.permission_denied'))
+                + (SELECT count(*) FROM payments.outbox WHERE tenant_id = $1 AND type = 'request.audited')
+                + (SELECT count(*) FROM customers.outbox WHERE tenant_id = $1 AND type = 'request.audited')
+                + (SELECT count(*) FROM notifications.outbox WHERE tenant_id = $1 AND type = 'request.audited') AS n`,
+          [shop.tenantId],
+        );
+        // 2 denials; shift opens x2, cash, close, failed cash; gift card issue + load; loyalty rule; template
+        return Number(rows[0]!.n) >= 11;
+      }, 'request audit events');
 
       events = await publish(prefix, shop.tenantId);
       docs = await waitForRecords(shop.tenantId, events.length);
@@ -196,10 +238,58 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
         EVENTS.saleVoided,
         EVENTS.securityLoginFailed,
         EVENTS.securityPermissionDenied,
+        EVENTS.userLoggedIn,
+        EVENTS.userLoggedOut,
+        'shift.cash',
       ]) {
         expect({ action, recorded: actions.has(action) }).toEqual({ action, recorded: true });
       }
-      expect(new Set(docs.map((d) => d.source))).toEqual(new Set(['auth-service', 'inventory-service', 'customer-service', 'transaction-service', 'payment-service']));
+      expect(new Set(docs.map((d) => d.source))).toEqual(new Set(['auth-service', 'inventory-service', 'customer-service', 'transaction-service', 'payment-service', 'notification-service']));
+    });
+
+    it('then writes without an event of their own, and failed writes, are recorded from the request with its status', async () => {
+      const requests = docs.filter((d) => (d.details as { route?: string }).route !== undefined && d.status !== null);
+      const summary = requests.map((d) => `${d.source} ${d.action} ${d.status} ${d.outcome}`).sort();
+      expect(summary).toEqual(
+        [
+          'auth-service security.permission_denied 403 denied',
+          'transaction-service security.permission_denied 403 denied',
+          'customer-service loyalty.rule_update 200 success',
+          'notification-service notification.templates_update 200 success',
+          'payment-service gift_card.create 201 success',
+          'payment-service gift_card.load 200 success',
+          'transaction-service shift.cash 201 success',
+          'transaction-service shift.cash 409 failure',
+          'transaction-service shift.close 200 success',
+          'transaction-service shift.create 201 success',
+          'transaction-service shift.create 201 success',
+        ].sort(),
+      );
+      expect(docs.find((d) => d.action === 'shift.cash' && d.status === 201)).toMatchObject({
+        tenantId: shop.tenantId,
+        category: 'shift',
+        outcome: 'success',
+        actor: { id: shop.cashier.id, role: 'cashier' },
+        resource: { type: 'shift', id: ids.cashierShift },
+        source: 'transaction-service',
+        requestId: 'audit-test-cash-1',
+        ip: expect.stringMatching(/127\.0\.0\.1/),
+        userAgent: 'audit-register/1',
+        details: { method: 'POST', route: '/api/v1/shifts/:id/cash', status: 201, replayed: false, durationMs: expect.any(Number) },
+      });
+      expect(docs.find((d) => d.action === 'shift.cash' && d.status === 409)).toMatchObject({ actor: { id: shop.manager.id }, resource: { id: ids.managerShift }, outcome: 'failure' });
+      // A create is named by what it made; a gift card by its id, never by its code.
+      expect(docs.find((d) => d.action === 'gift_card.create')).toMatchObject({ resource: { type: 'gift_card', id: ids.giftCard }, actor: { id: shop.manager.id } });
+      expect(docs.find((d) => d.action === 'shift.create' && (d.actor as { id: string }).id === shop.cashier.id)).toMatchObject({ storeId: shop.storeId, resource: { id: ids.cashierShift } });
+      // A refused read at another service is a security event too.
+      expect(docs.filter((d) => d.action === 'security.permission_denied').map((d) => `${d.source}:${(d.resource as { id: string }).id}`).sort()).toEqual([
+        'auth-service:POST /api/v1/users',
+        'transaction-service:GET /api/v1/reports/sales',
+      ]);
+      // Sessions: the login and the logout, by the user, from where.
+      expect(docs.filter((d) => d.action === 'user.logged_in').map((d) => (d.actor as { id: string }).id)).toEqual(expect.arrayContaining([shop.ownerId, shop.manager.id, shop.cashier.id]));
+      expect(docs.find((d) => d.action === 'user.logged_in' && d.userAgent === 'audit-test-agent')).toMatchObject({ actor: { id: shop.ownerId }, resource: { type: 'user', id: shop.ownerId }, userAgent: 'audit-test-agent', details: { method: 'password' } });
+      expect(docs.find((d) => d.action === 'user.logged_out')).toMatchObject({ actor: { id: shop.ownerId }, outcome: 'success' });
     });
 
     it('then a record says who did what to which resource, where, when and in which request', async () => {
@@ -237,7 +327,7 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
     });
 
     it('then no record holds a password, PIN, token or card number (every document scanned)', async () => {
-      const secrets = [PASSWORD, 'not the password', '4321', shop.accessToken, shop.refreshToken, shop.cashier.token, shop.manager.token, 'tok_visa'];
+      const secrets = [PASSWORD, 'not the password', '4321', shop.accessToken, shop.refreshToken, shop.cashier.token, shop.manager.token, 'tok_visa', ids.giftCardCode!, ids.loggedOutRefresh!];
       // The one-time tokens travelled in the events (for notification-service): they must not reach the trail.
       for (const { envelope } of events) {
         const data = envelope.data as Record<string, unknown>;
@@ -281,7 +371,9 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
       const refunds = await auditPage(shop.accessToken, '?action=sale.refunded').expect(200);
       expect(refunds.body.data.map((r: { action: string }) => r.action)).toEqual(['sale.refunded']);
       const security = await auditPage(shop.accessToken, '?action=security.*').expect(200);
-      expect(security.body.data.map((r: { action: string }) => r.action).sort()).toEqual(['security.login_failed', 'security.permission_denied']);
+      expect(security.body.data.map((r: { action: string }) => r.action).sort()).toEqual(['security.login_failed', 'security.permission_denied', 'security.permission_denied']);
+      const failed = await auditPage(shop.accessToken, '?action=shift.cash').expect(200);
+      expect(failed.body.data.map((r: { status: number; outcome: string }) => `${r.status} ${r.outcome}`).sort()).toEqual(['201 success', '409 failure']);
 
       const saleTrail = await auditPage(shop.accessToken, `?resource=sale:${ids.sale}`).expect(200);
       expect(saleTrail.body.data.map((r: { action: string }) => r.action).sort()).toEqual(['sale.completed', 'sale.refunded']);

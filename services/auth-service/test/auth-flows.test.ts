@@ -30,7 +30,7 @@ describe('auth-service: register, login, refresh, logout, PIN, reset, client cre
       expect(me.body.stores.map((s: { id: string }) => s.id)).toEqual([res.body.store.id]);
 
       const { rows } = await svc.admin.query('SELECT type FROM auth.outbox WHERE tenant_id = $1 ORDER BY seq', [res.body.tenant.id]);
-      expect(rows.map((r) => r.type)).toEqual(['tenant.registered', 'store.created']);
+      expect(rows.map((r) => r.type)).toEqual(['tenant.registered', 'store.created', 'user.logged_in']);
       const stored = await svc.admin.query('SELECT password_hash FROM auth.users WHERE id = $1', [res.body.user.id]);
       expect(stored.rows[0].password_hash).toMatch(/^\$argon2id\$/);
     });

@@ -1,6 +1,7 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
 import { pingDatabase } from '@pos/database';
-import { SERVICE, type CustomerDeps } from './deps';
+import { SCHEMA, SERVICE, type CustomerDeps } from './deps';
 import { customerRoutes } from './http/customer-routes';
 import { loyaltyRoutes } from './http/loyalty-routes';
 
@@ -10,6 +11,7 @@ export function createApp(deps: CustomerDeps): ServiceApp {
     logger: deps.logger,
     corsOrigins: deps.config.CORS_ORIGINS,
     verifier: deps.verifier,
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'customer-service' }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

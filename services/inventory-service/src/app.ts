@@ -1,4 +1,6 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
+import { SCHEMA } from './stock-ledger';
 import { pingDatabase } from '@pos/database';
 import type { InventoryDeps } from './deps';
 import { CODE_FIELDS, IMPORT_PATH, productRoutes } from './http/product-routes';
@@ -15,6 +17,7 @@ export function createApp(deps: InventoryDeps): ServiceApp {
     ownBodyPaths: [IMPORT_PATH],
     // Names, descriptions and stock notes are free text; SKUs and barcodes are codes (an EAN-13 may pass Luhn).
     refuseCardData: { ignoreFields: CODE_FIELDS },
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'inventory-service' }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

@@ -1,4 +1,6 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
+import { SCHEMA } from './schema';
 import { pingDatabase } from '@pos/database';
 import type { NotificationDeps } from './deps';
 import { sendRoutes } from './http/send-routes';
@@ -15,6 +17,7 @@ export function createApp(deps: NotificationDeps): ServiceApp {
     verifier: deps.verifier,
     // Templates and push subscriptions are stored as sent: no card numbers in them either.
     refuseCardData: {},
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'notification-service' }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

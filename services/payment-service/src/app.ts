@@ -1,4 +1,6 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
+import { SCHEMA } from './data/schema';
 import { pingDatabase } from '@pos/database';
 import type { PaymentDeps } from './deps';
 import { paymentRoutes } from './http/payment-routes';
@@ -10,6 +12,7 @@ export function createApp(deps: PaymentDeps): ServiceApp {
     logger: deps.logger,
     corsOrigins: deps.config.CORS_ORIGINS,
     verifier: deps.verifier,
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'payment-service' }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

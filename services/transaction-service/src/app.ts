@@ -1,6 +1,7 @@
 import { createServiceApp, type ServiceApp } from '@pos/http';
+import { requestAuditWriter } from '@pos/events';
 import { pingDatabase } from '@pos/database';
-import type { TransactionDeps } from './deps';
+import { SCHEMA, type TransactionDeps } from './deps';
 import { Checkout } from './checkout';
 import { Refunds } from './refunds';
 import { saleRoutes } from './http/sale-routes';
@@ -17,6 +18,7 @@ export function createApp(deps: TransactionDeps, checkout = new Checkout(deps), 
     verifier: deps.verifier,
     // Reasons and notes anywhere (cash movements too), not only on sales and refunds.
     refuseCardData: {},
+    auditRequests: requestAuditWriter({ pool: deps.pool, schema: SCHEMA, service: 'transaction-service', aliases: { transactions: 'sale' } }),
     readinessChecks: {
       postgres: () => pingDatabase(deps.pool),
       redis: () => deps.redis.ping(),

@@ -63,7 +63,7 @@ describe('sales analytics (MongoDB sales_analytics, fed by sale events)', () => 
 
   /** Publishes this tenant's sale events not yet published, in outbox order; returns all of them. */
   const publish = async () => {
-    const { rows } = await stack.admin.query<{ envelope: EventEnvelope }>('SELECT envelope FROM sales.outbox WHERE tenant_id = $1 ORDER BY seq', [shop.tenantId]);
+    const { rows } = await stack.admin.query<{ envelope: EventEnvelope }>("SELECT envelope FROM sales.outbox WHERE tenant_id = $1 AND type LIKE 'sale.%' ORDER BY seq", [shop.tenantId]);
     for (const { envelope } of rows.filter((r) => !published.has(r.envelope.id))) {
       await redis.xadd(stream, '*', 'event', JSON.stringify(envelope));
       published.add(envelope.id);

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './outbox';
 export * from './relay';
 export * from './consumer';
+export * from './request-audit';

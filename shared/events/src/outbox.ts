@@ -18,6 +18,8 @@ export interface WriteEventOptions<T extends string> {
   data: EventData<T>;
   /** Defaults to the request id of the current request context. */
   requestId?: string | null;
+  /** Who acted and from where; default to the current request context (set them when writing outside it). */
+  actor?: { id: string | null; role: string | null; ip?: string | null; userAgent?: string | null };
 }
 
 export function dataSchemaFor(type: string): z.ZodType | undefined {
@@ -40,7 +42,20 @@ export async function writeEvent<T extends string>(client: Queryable, options: W
     data = parsed.data as Record<string, unknown>;
   }
   const ctx = currentContext();
-  const envelope = { id: randomUUID(), type, version: 1, tenantId, occurredAt: new Date().toISOString(), requestId, actorId: ctx?.userId ?? null, actorRole: ctx?.role ?? null, data };
+  const actor = options.actor ?? { id: ctx?.userId ?? null, role: ctx?.role ?? null, ip: ctx?.ip ?? null, userAgent: ctx?.userAgent ?? null };
+  const envelope = {
+    id: randomUUID(),
+    type,
+    version: 1,
+    tenantId,
+    occurredAt: new Date().toISOString(),
+    requestId,
+    actorId: actor.id,
+    actorRole: actor.role,
+    ip: actor.ip ?? null,
+    userAgent: actor.userAgent ?? null,
+    data,
+  };
   const checked = EventEnvelopeSchema.safeParse(envelope);
   if (!checked.success) throw new InvalidEventError(`invalid ${type} event envelope`, checked.error.issues);
 
@@ -50,5 +65,7 @@ export async function writeEvent<T extends string>(client: Queryable, options: W
     type,
     JSON.stringify(envelope),
   ]);
+  // The request's write is now audited through this event (see recordRequestAudits in @pos/http).
+  if (ctx && !options.actor) ctx.eventsWritten = (ctx.eventsWritten ?? 0) + 1;
   return envelope as unknown as EventEnvelope<EventData<T>>;
 }

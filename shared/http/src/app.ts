@@ -10,6 +10,7 @@ import { buildOpenApiDocument, createOpenApiRegistry, type OpenAPIRegistry } fro
 import { RouteTable } from './routes';
 import type { TokenVerifier } from './auth';
 import { refuseCardData, refuseUnsafeText, type CardDataGuardOptions } from './input-guards';
+import { recordRequestAudits, type RequestAuditSink } from './request-audit';
 
 export interface ServiceAppOptions {
   name: string;
@@ -34,6 +35,8 @@ export interface ServiceAppOptions {
   health?: RequestHandler;
   /** Refuse card numbers in every JSON body (400 card_data_refused) before any route sees it. */
   refuseCardData?: CardDataGuardOptions;
+  /** Where the audit records of writes without events, failed writes and 403s go (after the response). */
+  auditRequests?: RequestAuditSink;
 }
 
 export interface ServiceApp {
@@ -79,6 +82,7 @@ export function createServiceApp(options: ServiceAppOptions): ServiceApp {
 
   app.use(requestId);
   app.use(httpMetrics(metrics));
+  if (options.auditRequests) app.use(recordRequestAudits(options.auditRequests, logger));
   app.use(helmet());
   app.use(
     cors({

@@ -8,3 +8,4 @@ export * from './openapi';
 export * from './idempotency';
 export * from './service-client';
 export * from './input-guards';
+export * from './request-audit';

@@ -10,5 +10,5 @@ export const requestId: RequestHandler = (req, res, next) => {
   const id = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
   req.headers['x-request-id'] = id;
   res.setHeader('x-request-id', id);
-  runWithContext({ requestId: id }, () => next());
+  runWithContext({ requestId: id, ip: req.ip, userAgent: req.get('user-agent')?.slice(0, 256) }, () => next());
 };

@@ -8,6 +8,9 @@ export const EVENTS = {
   userUpdated: 'user.updated',
   userDeactivated: 'user.deactivated',
   userPasswordResetRequested: 'user.password_reset_requested',
+  userLoggedIn: 'user.logged_in',
+  userLoggedOut: 'user.logged_out',
+  userPasswordSet: 'user.password_set',
   storeCreated: 'store.created',
   storeUpdated: 'store.updated',
   productCreated: 'product.created',
@@ -30,6 +33,8 @@ export const EVENTS = {
   securityAccountLocked: 'security.account_locked',
   securityTokenReused: 'security.token_reused',
   securityPermissionDenied: 'security.permission_denied',
+  // A state-changing request that wrote no event of its own (or failed): the audit trail's record of it.
+  requestAudited: 'request.audited',
 } as const;
 export type EventType = (typeof EVENTS)[keyof typeof EVENTS];
 
@@ -43,6 +48,9 @@ export const EventEnvelopeSchema = z.object({
   /** Who caused it (from the request's token), for the audit trail; null for system work. */
   actorId: z.string().nullable().optional(),
   actorRole: z.string().nullable().optional(),
+  /** The caller's address and user agent when a request caused it (audit trail). */
+  ip: z.string().nullable().optional(),
+  userAgent: z.string().nullable().optional(),
   data: z.record(z.string(), z.unknown()),
 });
 export type EventEnvelope<D = Record<string, unknown>> = Omit<z.infer<typeof EventEnvelopeSchema>, 'data'> & { data: D };
@@ -188,10 +196,22 @@ export const EventDataSchemas = {
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
   }),
+  // Sessions and credentials (auth-service), for the audit trail: who, how, from where; never the secret.
+  [EVENTS.userLoggedIn]: z.object({
+    userId: uuid,
+    method: z.enum(['password', 'pin', 'oauth']),
+    storeId: uuid.nullable(),
+    ip: z.string().nullable(),
+    userAgent: z.string().nullable(),
+  }),
+  [EVENTS.userLoggedOut]: z.object({ userId: uuid, familyId: uuid, ip: z.string().nullable(), userAgent: z.string().nullable() }),
+  [EVENTS.userPasswordSet]: z.object({ userId: uuid, ip: z.string().nullable(), userAgent: z.string().nullable() }),
   // A rotated refresh token presented again outside the grace window: the whole family was revoked.
   [EVENTS.securityTokenReused]: z.object({ userId: uuid, familyId: uuid, ip: z.string().nullable(), userAgent: z.string().nullable() }),
-  // A signed-in caller was refused (403) by auth-service.
+  // A signed-in caller was refused (403) by any service.
   [EVENTS.securityPermissionDenied]: z.object({
+    /** The service that refused. */
+    service: z.string().optional(),
     userId: z.string(),
     role: z.string(),
     method: z.string(),
@@ -199,4 +219,41 @@ export const EventDataSchemas = {
     ip: z.string().nullable(),
     userAgent: z.string().nullable(),
   }),
+  // Request facts only: never the body (it may hold secrets), only the ids it named.
+  [EVENTS.requestAudited]: z.object({
+    service: z.string(),
+    /** `<resource>.<operation>` derived from the route, e.g. `shift.cash`, `gift_card.load`. */
+    action: z.string().regex(/^[a-z_]+\.[a-z_]+$/),
+    method: z.string(),
+    route: z.string(),
+    status: z.number().int(),
+    outcome: z.enum(['success', 'failure', 'denied']),
+    resourceType: z.string(),
+    resourceId: z.string().nullable(),
+    storeId: z.string().nullable(),
+    durationMs: z.number().int().nonnegative(),
+    replayed: z.boolean(),
+  }),
 } as const;
+
+/**
+ * What the audit trail keeps of one request (built by @pos/http after the response, written as a
+ * `request.audited` or `security.permission_denied` event): facts about it, never its body.
+ */
+export interface RequestAuditEntry {
+  tenantId: string;
+  actorId: string;
+  actorRole: string;
+  requestId: string | null;
+  method: string;
+  /** The route template (`/api/v1/shifts/:id/cash`), never the raw path. */
+  route: string;
+  status: number;
+  resourceId: string | null;
+  storeId: string | null;
+  durationMs: number;
+  /** Answered from the idempotency store (the change happened in an earlier request). */
+  replayed: boolean;
+  ip: string | null;
+  userAgent: string | null;
+}

@@ -5,6 +5,11 @@ export interface RequestContext {
   tenantId?: string;
   userId?: string;
   role?: string;
+  /** The caller's address and user agent, for the audit trail (never copied into log lines). */
+  ip?: string;
+  userAgent?: string;
+  /** How many events this request wrote to an outbox: such a write is audited through its events. */
+  eventsWritten?: number;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

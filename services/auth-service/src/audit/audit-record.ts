@@ -17,6 +17,8 @@ export interface AuditRecord {
   /** The part before the dot: `sale`, `security`, … (filter `action=security.*`). */
   category: string;
   outcome: AuditOutcome;
+  /** The HTTP status the request got, where the record comes from a request (`request.audited`). */
+  status: number | null;
   occurredAt: Date;
   recordedAt: Date;
   requestId: string | null;
@@ -90,6 +92,9 @@ interface Mapped {
   storeId?: string | null;
   outcome?: AuditOutcome;
   details?: Data;
+  action?: string;
+  status?: number | null;
+  source?: string;
 }
 
 /** Per event type: who acted, on what, and what to keep. Anything else gets the generic mapping. */
@@ -122,12 +127,36 @@ function mapEvent(type: string, data: Data): Mapped {
     }
     case 'payment.failed':
       return { outcome: 'failure' };
+    case 'request.audited': {
+      const outcome = data.outcome === 'failure' || data.outcome === 'denied' ? data.outcome : 'success';
+      return {
+        action: str(data.action) ?? type,
+        status: typeof data.status === 'number' ? data.status : null,
+        source: str(data.service) ?? undefined,
+        resourceType: str(data.resourceType) ?? 'request',
+        resourceId: str(data.resourceId),
+        storeId: str(data.storeId),
+        outcome,
+        details: { method: data.method, route: data.route, status: data.status, durationMs: data.durationMs, replayed: data.replayed },
+      };
+    }
+    case 'user.logged_in':
+    case 'user.logged_out':
+    case 'user.password_set':
+      return { actor: actor(data.userId), resourceType: 'user', resourceId: str(data.userId), storeId: str(data.storeId) };
     case 'security.login_failed':
     case 'security.account_locked':
     case 'security.token_reused':
       return { actor: actor(data.userId), resourceType: 'user', resourceId: str(data.userId), storeId: str(data.storeId), outcome: 'failure' };
     case 'security.permission_denied':
-      return { actor: actor(data.userId, data.role), resourceType: 'route', resourceId: `${String(data.method ?? '')} ${String(data.route ?? '')}`.trim(), outcome: 'denied' };
+      return {
+        actor: actor(data.userId, data.role),
+        resourceType: 'route',
+        resourceId: `${String(data.method ?? '')} ${String(data.route ?? '')}`.trim(),
+        outcome: 'denied',
+        status: 403,
+        source: str(data.service) ?? undefined,
+      };
     default:
       return {};
   }
@@ -136,24 +165,26 @@ function mapEvent(type: string, data: Data): Mapped {
 /** Builds the audit record of any event; pure (the consumer adds nothing but the write). */
 export function auditRecord(event: EventEnvelope, recordedAt = new Date()): AuditRecord {
   const data = obj(event.data);
-  const [category = event.type] = event.type.split('.');
   const m = mapEvent(event.type, data);
+  const action = m.action ?? event.type;
+  const [category = action] = action.split('.');
   const camel = category.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   const occurredAt = new Date(event.occurredAt);
   return {
     tenantId: event.tenantId,
-    action: event.type,
+    action,
     category,
     outcome: m.outcome ?? 'success',
+    status: m.status ?? null,
     occurredAt: Number.isNaN(occurredAt.getTime()) ? recordedAt : occurredAt,
     recordedAt,
     requestId: event.requestId ?? null,
     actor: m.actor ?? (str(data.actorId) ? { id: str(data.actorId)!, role: str(data.actorRole) } : str(event.actorId) ? { id: str(event.actorId)!, role: str(event.actorRole) } : null),
     storeId: m.storeId !== undefined ? m.storeId : str(data.storeId),
     resource: { type: m.resourceType ?? category, id: m.resourceId !== undefined ? m.resourceId : (str(data[`${camel}Id`]) ?? str(data.id)) },
-    source: SOURCES[category] ?? 'unknown',
-    ip: str(data.ip),
-    userAgent: str(data.userAgent),
+    source: m.source ?? SOURCES[category] ?? 'unknown',
+    ip: str(data.ip) ?? str(event.ip),
+    userAgent: str(data.userAgent) ?? str(event.userAgent),
     details: withoutSecrets(m.details ?? omit(data, ['ip', 'userAgent'])) as Data,
   };
 }

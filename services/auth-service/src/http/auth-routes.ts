@@ -53,6 +53,11 @@ async function recordLoginFailure(
   }
 }
 
+/** A successful login, committed with the session it issued. */
+export async function recordLogin(db: Queryable, user: { id: string; tenant_id: string }, l: { method: LoginMethod | 'oauth'; storeId: string | null; client: Client }): Promise<void> {
+  await writeEvent(db, { schema: SCHEMA, type: EVENTS.userLoggedIn, tenantId: user.tenant_id, data: { userId: user.id, method: l.method, storeId: l.storeId, ...l.client } });
+}
+
 /** The lock this failure started, if it started one (not when the account was already locked). */
 const newLock = (before: Date | null, after: Date | null, now: Date) =>
   after && after.getTime() > now.getTime() && !(before && before.getTime() > now.getTime()) ? after : null;
@@ -119,6 +124,7 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
           return undefined;
         }
         await recordLoginState(db, user.id, { failedLogins: 0, lockedUntil: null, loggedIn: true });
+        await recordLogin(db, user, { method: 'password', storeId: null, client });
         return sessions.issue(db, user, { storeScope: null });
       });
       if (!outcome) throw invalidCredentials();
@@ -160,6 +166,7 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
           return isLocked(next, now) ? { lockedFor: secondsUntilUnlocked(next, now) } : {};
         }
         await recordLoginState(db, user.id, { failedPins: 0, pinLockedUntil: null, loggedIn: true });
+        await recordLogin(db, user, { method: 'pin', storeId: body.storeId, client });
         return { session: await sessions.issue(db, user, { storeScope: [body.storeId] }) };
       });
       if (outcome.lockedFor) throw tooManyRequests('Too many wrong PINs; this PIN login is locked for a while', outcome.lockedFor, 'pin_locked');
@@ -206,13 +213,16 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     roles: 'public',
     body: RefreshBody,
     responses: { 204: { description: 'Logged out (also when the token was unknown)' } },
-    handler: async ({ body, res }) => {
+    handler: async ({ body, req, res }) => {
       const tokenHash = hashToken(body.refreshToken);
       const tenantId = await tokens.refreshTokenTenant(pool, tokenHash);
       if (tenantId) {
         await withTenant(pool, tenantId, async (db) => {
           const row = await tokens.findRefreshTokenForUpdate(db, tokenHash);
-          if (row) await tokens.revokeFamily(db, row.family_id);
+          if (!row) return;
+          await tokens.revokeFamily(db, row.family_id);
+          const data = { userId: row.user_id, familyId: row.family_id, ...clientInfo(req) };
+          await writeEvent(db, { schema: SCHEMA, type: EVENTS.userLoggedOut, tenantId, data });
         });
       }
       res.status(204).end();
@@ -293,7 +303,7 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
     roles: 'public',
     body: PasswordResetConfirmBody,
     responses: { 204: { description: 'Password set; existing sessions revoked' } },
-    handler: async ({ body, res }) => {
+    handler: async ({ body, req, res }) => {
       const tokenHash = hashToken(body.token);
       const invalid = new ProblemError(400, 'invalid_reset_token', 'Bad Request', 'The token is not valid or has expired', [{ path: 'token', message: 'is not valid or has expired' }]);
       const tenantId = await tokens.credentialTokenTenant(pool, tokenHash);
@@ -307,6 +317,7 @@ export function authRoutes(app: Express, table: RouteTable, deps: AuthDeps): voi
         await updateUser(db, tenantId, user.id, user.version, { passwordHash });
         await recordLoginState(db, user.id, { failedLogins: 0, lockedUntil: null });
         await tokens.revokeAllForUser(db, user.id);
+        await writeEvent(db, { schema: SCHEMA, type: EVENTS.userPasswordSet, tenantId, data: { userId: user.id, ...clientInfo(req) } });
         return true;
       });
       if (!done) throw invalid;

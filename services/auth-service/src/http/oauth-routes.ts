@@ -11,6 +11,7 @@ import type { AuthDeps } from '../deps';
 import { findLogin, findUser, recordLoginState } from '../data/user-repository';
 import { profileFromUserinfo, signupFromProfile, type OAuthProfile } from '../domain/oauth-profile';
 import { signUpTenant } from '../tenant-signup';
+import { clientInfo, recordLogin } from './auth-routes';
 import { RegisterResponse, SessionSchema } from './schemas';
 
 const tags = ['auth'];
@@ -156,6 +157,7 @@ export function oauthRoutes(_app: Express, table: RouteTable, deps: AuthDeps): v
           const user = await findUser(db, login.tenant_id, login.user_id, true);
           if (!user?.active) return undefined;
           await recordLoginState(db, user.id, { loggedIn: true });
+          await recordLogin(db, user, { method: 'oauth', storeId: null, client: clientInfo(req) });
           return sessions.issue(db, user, { storeScope: null });
         });
         if (!session) throw unknownUser();
