@@ -64,6 +64,8 @@ export const gatewayConfigSchema = z
      */
     MONGODB_URI: z.string().min(1).optional(),
     MONGODB_DB: mongoConfigShape.MONGODB_DB,
+    /** Also write log lines to MongoDB system_logs (batched). */
+    LOG_TO_MONGO: mongoConfigShape.LOG_TO_MONGO,
     /** Record api_usage. Off: the gateway never connects to MongoDB. */
     API_USAGE_ENABLED: envBool(true),
     /** How often the aggregated api_usage counts are written (one bulkWrite per flush). */

@@ -1,14 +1,14 @@
 import { Redis } from 'ioredis';
 import { startServer } from '@pos/http';
-import { connectMongo, describeMongoUri } from '@pos/mongo';
-import { ConfigError, createLogger } from '@pos/utils';
+import { connectMongo, createServiceLogger, describeMongoUri } from '@pos/mongo';
+import { ConfigError } from '@pos/utils';
 import { API_USAGE, ApiUsageRecorder, ensureApiUsageIndexes, type ApiUsageDocument } from './api-usage';
 import { createGatewayApp } from './app';
 import { loadGatewayConfig } from './config';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const logger = createLogger({ service: 'api-gateway', level: config.LOG_LEVEL });
+  const { logger, close: closeLogs } = createServiceLogger('api-gateway', config);
   // Few retries: a rate-limit check waiting on a dead Redis would stall every request, and the
   // limiters let requests pass when Redis does not answer.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, connectTimeout: 2_000 });
@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       // The last counts are written after the server stopped taking requests.
       await usage?.close();
       await Promise.allSettled([redis.quit(), subscriber.quit(), mongo?.close()]);
+      await closeLogs();
     },
   });
 }

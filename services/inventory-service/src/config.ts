@@ -1,10 +1,13 @@
 import { z } from '@pos/types';
+import { logToMongoConfigShape } from '@pos/mongo';
 import { commaList, logLevel, nodeEnv, requiredInProduction } from '@pos/utils';
 
 /** Every variable inventory-service reads; .env.example documents each one. */
 export const configSchema = z.object({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  /** LOG_TO_MONGO=true also writes log lines to MongoDB system_logs (then MONGODB_URI is needed). */
+  ...logToMongoConfigShape,
   PORT: z.coerce.number().int().min(0).max(65535).default(3003),
   DATABASE_URL: requiredInProduction('postgres://pos_app@127.0.0.1:5432/pos'),
   WORKER_DATABASE_URL: requiredInProduction('postgres://pos_worker@127.0.0.1:5432/pos'),

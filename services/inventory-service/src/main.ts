@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { EventConsumer, OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
-import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { createServiceLogger } from '@pos/mongo';
+import { ConfigError, loadConfig } from '@pos/utils';
 import { configSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
@@ -11,7 +12,7 @@ import { storeEventHandlers } from '@pos/stores';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
-  const logger = createLogger({ service: 'inventory-service', level: config.LOG_LEVEL });
+  const { logger, close: closeLogs } = createServiceLogger('inventory-service', config);
   const deps = await buildDeps(config, logger);
   const service = createApp(deps);
 
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
       await Promise.allSettled([relay.stop(), consumer.stop()]);
       await Promise.allSettled([workerPool.end(), relayRedis.quit(), consumerRedis.quit()]);
       await closeDeps(deps);
+      await closeLogs();
     },
   });
 }

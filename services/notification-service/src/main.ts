@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { EventConsumer } from '@pos/events';
 import { startServer } from '@pos/http';
-import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { createServiceLogger } from '@pos/mongo';
+import { ConfigError, loadConfig } from '@pos/utils';
 import { configSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
@@ -12,7 +13,7 @@ import { SCHEMA } from './schema';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
-  const logger = createLogger({ service: 'notification-service', level: config.LOG_LEVEL });
+  const { logger, close: closeLogs } = createServiceLogger('notification-service', config);
   const deps = await buildDeps(config, logger);
   const service = createApp(deps);
 
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       await Promise.allSettled([worker.stop(), consumer.stop()]);
       await Promise.allSettled([workerPool.end(), consumerRedis.quit()]);
       await closeDeps(deps);
+      await closeLogs();
     },
   });
 }

@@ -2,7 +2,8 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
-import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { createServiceLogger } from '@pos/mongo';
+import { ConfigError, loadConfig } from '@pos/utils';
 import { configSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
@@ -10,7 +11,7 @@ import { SCHEMA } from './data/schema';
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
-  const logger = createLogger({ service: 'payment-service', level: config.LOG_LEVEL });
+  const { logger, close: closeLogs } = createServiceLogger('payment-service', config);
   const deps = await buildDeps(config, logger);
   const service = createApp(deps);
 
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
       await Promise.allSettled([relay.stop()]);
       await Promise.allSettled([workerPool.end(), relayRedis.quit()]);
       await closeDeps(deps);
+      await closeLogs();
     },
   });
 }

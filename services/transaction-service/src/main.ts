@@ -2,9 +2,9 @@ import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
 import { EventConsumer, OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
-import { closeLogTransports, connectMongo, describeMongoUri, logTransports } from '@pos/mongo';
+import { createServiceLogger, describeMongoUri } from '@pos/mongo';
 import { storeEventHandlers } from '@pos/stores';
-import { ConfigError, createLogger, loadConfig } from '@pos/utils';
+import { ConfigError, loadConfig } from '@pos/utils';
 import { configSchema } from './config';
 import { buildDeps, closeDeps } from './build-deps';
 import { createApp } from './app';
@@ -16,13 +16,7 @@ import { createAnalyticsConsumer, ensureAnalyticsIndexes } from './analytics/ana
 
 async function main(): Promise<void> {
   const config = loadConfig(configSchema);
-  // LOG_TO_MONGO=true: log lines also go to MongoDB system_logs (batched; never blocks a log call).
-  const logMongo = config.LOG_TO_MONGO ? connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: 'transaction-service-logs' }) : undefined;
-  const logger = createLogger({
-    service: 'transaction-service',
-    level: config.LOG_LEVEL,
-    transports: logMongo && logTransports({ enabled: true, db: logMongo.db }),
-  });
+  const { logger, close: closeLogs } = createServiceLogger('transaction-service', config);
   const deps = buildDeps(config, logger);
   const checkout = new Checkout(deps);
   const refunds = new Refunds(deps);
@@ -54,8 +48,7 @@ async function main(): Promise<void> {
       await Promise.allSettled([relay.stop(), consumer.stop(), analytics?.stop(), sweep.stop()]);
       await Promise.allSettled([workerPool.end(), relayRedis.quit(), consumerRedis.quit(), analyticsRedis.quit()]);
       await closeDeps(deps);
-      await closeLogTransports(logger);
-      await logMongo?.close();
+      await closeLogs();
     },
   });
 }

@@ -16,3 +16,10 @@ export const mongoConfigShape = {
   /** Also write the service's log lines to MongoDB `system_logs` (batched). */
   LOG_TO_MONGO: envBool(false),
 };
+
+/** For a service that uses MongoDB only for its logs: MONGODB_URI is needed only with LOG_TO_MONGO=true. */
+export const logToMongoConfigShape = {
+  LOG_TO_MONGO: mongoConfigShape.LOG_TO_MONGO,
+  MONGODB_URI: z.string().min(1).optional(),
+  MONGODB_DB: mongoConfigShape.MONGODB_DB,
+};

@@ -1,6 +1,8 @@
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { Collection, Db, Document } from 'mongodb';
+import { ConfigError, createLogger, type Logger } from '@pos/utils';
+import { connectMongo } from './connection';
 
 export const SYSTEM_LOGS = 'system_logs';
 
@@ -194,4 +196,30 @@ export function logTransports(options: { enabled: boolean; db: Db; level?: strin
 /** Flushes and stops every MongoLogTransport of a logger (on shutdown). */
 export async function closeLogTransports(logger: winston.Logger): Promise<void> {
   await Promise.all(logger.transports.filter((t): t is MongoLogTransport => t instanceof MongoLogTransport).map((t) => t.closeAsync()));
+}
+
+export interface ServiceLogConfig {
+  LOG_LEVEL: string;
+  LOG_TO_MONGO: boolean;
+  MONGODB_URI?: string;
+  MONGODB_DB: string;
+}
+
+/**
+ * A service's logger: JSON lines on the console and, with LOG_TO_MONGO=true, also MongoDB
+ * `system_logs` (batched; a log call never waits for MongoDB). `close` flushes what is buffered and
+ * disconnects: call it last on shutdown, so the shutdown's own lines are kept.
+ */
+export function createServiceLogger(service: string, config: ServiceLogConfig): { logger: Logger; close(): Promise<void> } {
+  if (!config.LOG_TO_MONGO) return { logger: createLogger({ service, level: config.LOG_LEVEL }), close: async () => undefined };
+  if (!config.MONGODB_URI) throw new ConfigError(['MONGODB_URI: is required when LOG_TO_MONGO=true']);
+  const mongo = connectMongo(config.MONGODB_URI, config.MONGODB_DB, { appName: `${service}-logs` });
+  const logger = createLogger({ service, level: config.LOG_LEVEL, transports: logTransports({ enabled: true, db: mongo.db }) });
+  return {
+    logger,
+    async close() {
+      await closeLogTransports(logger);
+      await mongo.close();
+    },
+  };
 }

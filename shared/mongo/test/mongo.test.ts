@@ -2,12 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import winston from 'winston';
 import { isTransientError } from '@pos/events';
-import { createLogger } from '@pos/utils';
+import { ConfigError, createLogger } from '@pos/utils';
 import {
   MongoLogTransport,
   MongoUnavailableError,
   closeLogTransports,
   connectMongo,
+  createServiceLogger,
   decodeCursor,
   encodeCursor,
   factId,
@@ -122,6 +123,22 @@ describe('@pos/mongo', () => {
       const transports = logTransports({ enabled: true, db: mongo.db })!;
       expect(transports.map((t) => t.constructor.name)).toEqual(['Console', 'MongoLogTransport']);
       for (const t of transports) if (t instanceof MongoLogTransport) void t.closeAsync();
+    });
+
+    it('when a service builds its logger from config, then LOG_TO_MONGO decides, MONGODB_URI is required with it, and close() flushes the lines', async () => {
+      const off = createServiceLogger('svc-off', { LOG_LEVEL: 'info', LOG_TO_MONGO: false, MONGODB_DB: dbName });
+      expect(off.logger.transports.map((t) => t.constructor.name)).toEqual(['Console']);
+      await off.close();
+      expect(() => createServiceLogger('svc-no-uri', { LOG_LEVEL: 'info', LOG_TO_MONGO: true, MONGODB_DB: dbName })).toThrow(ConfigError);
+
+      const on = createServiceLogger('svc-on', { LOG_LEVEL: 'info', LOG_TO_MONGO: true, MONGODB_URI: uri(), MONGODB_DB: dbName });
+      for (const t of on.logger.transports) t.silent = t.constructor.name === 'Console';
+      const marker = randomUUID();
+      on.logger.info('shift closed', { marker });
+      on.logger.warn('drawer short', { marker });
+      await on.close();
+      const docs = await mongo.db.collection('system_logs').find({ 'meta.marker': marker }).toArray();
+      expect(docs.map((d) => `${d.service} ${d.level} ${d.message}`).sort()).toEqual(['svc-on info shift closed', 'svc-on warn drawer short']);
     });
 
     it('when a service logs with it on, then the lines reach system_logs in batches, redacted, with their request context', async () => {
