@@ -1,6 +1,7 @@
 import { SALE_KEY_TTL_SECONDS, chooseOfflineShift, leftNegativeStock, normaliseFlags, occurredAtProblem, priceMismatches } from '../src/domain/offline';
 import { priceSale } from '../src/domain/pricing';
 import { CreateSaleBody } from '../src/http/schemas';
+import { salesFact } from '../src/analytics/sales-facts';
 
 describe('offline sale rules (pure)', () => {
   const now = new Date('2026-11-26T12:00:00Z');
@@ -71,5 +72,39 @@ describe('offline sale rules (pure)', () => {
       const { offline: _drop, ...online } = body;
       expect(paths(online)).toEqual([]);
     });
+  });
+});
+
+describe('offline sales in the Mongo analytics facts', () => {
+  it('when an offline sale synced days later becomes a fact, then it counts on its own store-local day and hour, not the sync time', () => {
+    const occurredAt = '2026-11-23T05:30:00.000Z'; // 21:30 on the 22nd in Los Angeles
+    const m = (amount: number) => ({ amount, currency: 'USD' });
+    const fact = salesFact(
+      {
+        id: '0f0e0d0c-0b0a-4908-8706-050403020100',
+        type: 'sale.completed',
+        version: 1,
+        tenantId: '1f0e0d0c-0b0a-4908-8706-050403020100',
+        occurredAt: '2026-11-26T12:00:00.000Z',
+        data: {
+          id: '2f0e0d0c-0b0a-4908-8706-050403020100',
+          storeId: '3f0e0d0c-0b0a-4908-8706-050403020100',
+          cashierId: 'u1',
+          businessDate: '2026-11-22',
+          createdAt: occurredAt,
+          completedAt: occurredAt,
+          offline: { occurredAt, terminalId: 'till-1', syncedAt: '2026-11-26T12:00:00.000Z' },
+          flags: ['price_mismatch'],
+          subtotal: m(900),
+          discountTotal: m(0),
+          taxTotal: m(0),
+          total: m(900),
+          lines: [{ id: 'l1', productId: 'p1', sku: 'S', name: 'N', quantity: 1, unitPrice: m(900), catalogPrice: m(1000), discount: m(0), tax: m(0), total: m(900) }],
+          tenders: [{ method: 'cash', amount: m(900) }],
+        },
+      },
+      'America/Los_Angeles',
+    );
+    expect(fact).toMatchObject({ businessDate: '2026-11-22', hour: '21', net: 900, salesCount: 1 });
   });
 });
