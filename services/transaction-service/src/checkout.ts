@@ -72,7 +72,10 @@ export class Checkout {
     const { pool } = this.deps;
     const existing = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
     if (existing) {
-      if (existing.sale.status === 'failed' && RETRYABLE.has(existing.sale.failure_code ?? '')) {
+      // An offline sale interrupted by a crash was compensated, but its goods and cash are gone
+      // already: sending it again must book it, not repeat the failure.
+      const offlineInterrupted = existing.sale.occurred_at !== null && existing.sale.failure_code === 'interrupted';
+      if (existing.sale.status === 'failed' && (RETRYABLE.has(existing.sale.failure_code ?? '') || offlineInterrupted)) {
         await withTenant(pool, auth.tenantId, (db) =>
           db.query("UPDATE sales.sales SET idempotency_key = idempotency_key || ':attempt:' || id WHERE tenant_id = $1 AND id = $2", [auth.tenantId, existing.sale.id]),
         );
