@@ -74,6 +74,8 @@ describe('transaction-service offline sales', () => {
     expect(events).toHaveLength(1);
     expect(events[0].data).toMatchObject({ flags: ['price_mismatch'], offline: { terminalId: 'till-7', occurredAt: new Date(occurredAt).toISOString() }, total: usd(2165) });
 
+    const receipt = await request(stack.app).get(`/api/v1/transactions/${res.body.id}/receipt`).set(bearer(shop.cashier.token)).expect(200);
+    expect(receipt.text).toContain(`Receipt #${res.body.receiptNumber}  ${res.body.businessDate}\nOffline sale, terminal till-7\n`);
     const shown = await request(stack.app).get(`/api/v1/transactions/${res.body.id}`).set(bearer(shop.cashier.token)).expect(200);
     expect(shown.body).toMatchObject({ flags: ['price_mismatch'], offline: { terminalId: 'till-7' } });
     const flagged = await request(stack.app).get('/api/v1/transactions').query({ flagged: 'true', limit: 200 }).set(bearer(shop.accessToken)).expect(200);
