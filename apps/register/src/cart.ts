@@ -156,8 +156,24 @@ export function lineDiscountFrom(kind: 'percent' | 'amount', value: number | nul
 export interface SaleRequest {
   storeId: string;
   customerId?: string;
-  lines: Array<{ productId: string; quantity: number; discount?: { percent: number } | { amount: { amount: number; currency: string } } }>;
+  /** Offline sales only: the price the terminal charged (online, prices are the server's business). */
+  lines: Array<{ productId: string; quantity: number; discount?: { percent: number } | { amount: { amount: number; currency: string } }; unitPrice?: { amount: number; currency: string } }>;
   tenders: Array<{ method: 'cash'; amount: { amount: number; currency: string } } | { method: 'card'; amount: { amount: number; currency: string }; cardToken: string }>;
+  /** A sale completed here without a connection (POS-DESIGN §11): when, and on which terminal. */
+  offline?: { occurredAt: string; terminalId: string };
+}
+
+/**
+ * The body that books a sale completed offline: the same cart with the price each line was charged
+ * at (the cached catalog's) and when and where it happened. The server books those prices, flags
+ * any that differ from its catalog, takes the stock even below zero and dates the sale occurredAt.
+ */
+export function offlineSaleRequest(online: SaleRequest, lines: Array<Pick<CartLine, 'unitPrice'>>, currency: string, occurredAt: string, terminalId: string): SaleRequest {
+  return {
+    ...online,
+    lines: online.lines.map((l, i) => ({ ...l, unitPrice: { amount: lines[i]!.unitPrice, currency } })),
+    offline: { occurredAt, terminalId },
+  };
 }
 
 /** The body of POST /api/v1/transactions for this cart (prices are the server's business). */

@@ -1,16 +1,23 @@
 /**
  * Offline sales. When the gateway cannot be reached, a cash sale is completed at the register with
- * the Idempotency-Key it was going to be sent with and queued in IndexedDB, with the exact request
- * body. When the connection returns the queue is sent oldest first, one at a time, with the same key
- * and the same body: if an earlier attempt did reach the server (answer lost), the server replays
- * the stored sale instead of making a second one, so every queued sale is booked exactly once.
+ * the Idempotency-Key it was going to be sent with and queued in IndexedDB as an offline sale
+ * (POS-DESIGN §11): the body carries `offline: {occurredAt, terminalId}` and the price each line was
+ * charged, so the server books what happened at the till, dated when it happened. When the
+ * connection returns the queue is sent oldest first, one at a time, with the same key and body: if
+ * an earlier sync did reach the server (answer lost), the server replays the stored sale instead of
+ * making a second one, so every queued sale is booked exactly once.
+ *
+ * The online attempt that failed used the same key with the online body (`firstBody`). If it did
+ * reach the server after all, the offline body is a different request for that key (422
+ * idempotency_key_reused): then the online body is sent again, and the server replays that sale.
  *
  * What the server says decides each entry's fate — nothing is ever dropped:
- * - 201: synced (the server's receipt number and totals are kept). If its total differs from the
- *   total the customer paid at the register (a price changed meanwhile), the entry is flagged.
- * - a definitive refusal (409 insufficient stock, 400 e.g. cash no longer covers a raised price,
- *   402, 403, 422): a conflict, shown to the manager, who retries it (after fixing stock, with a
- *   new key since that sale failed for good) or marks it resolved; it stays in the list either way.
+ * - 201: synced (the server's receipt number, totals and flags are kept). If the server flagged the
+ *   sale (prices that differ from its catalog, stock below zero, shift closed…) or its total differs
+ *   from what the customer paid at the register, the entry is flagged for the manager.
+ * - a definitive refusal (400 e.g. a sale older than 30 days, 402, 403, 409, 422): a conflict, shown
+ *   to the manager, who retries it (with a new key since that sale failed for good) or marks it
+ *   resolved; it stays in the list either way.
  * - no answer, 5xx, 429, sale still running, no open shift, session expired: the entry stays
  *   pending and syncing stops until the next attempt.
  */
@@ -32,7 +39,10 @@ export interface QueuedSale {
   userName: string;
   terminalId: string;
   createdAt: string;
+  /** What is synced: the offline sale (terminal prices, occurredAt, terminalId). */
   body: SaleRequest;
+  /** The online body first sent with `key` before the connection failed, if that attempt may have arrived. */
+  firstBody?: SaleRequest;
   /** What the register showed and took: for the manager's comparison. */
   local: { subtotal: number; discountTotal: number; taxTotal: number; total: number; changeDue: number; currency: string; lines: Array<{ name: string; quantity: number; total: number }> };
   localReceipt: string;
@@ -41,8 +51,8 @@ export interface QueuedSale {
   lastAttemptAt?: string;
   lastError?: string;
   problem?: { status: number; code?: string; detail?: string; shortages?: unknown };
-  server?: { saleId: string; receiptNumber: number | null; total: number; changeDue: number; replayed: boolean };
-  /** Set when the server booked a different total than the register charged (price changed). */
+  server?: { saleId: string; receiptNumber: number | null; total: number; changeDue: number; replayed: boolean; flags?: string[] };
+  /** Set when the server flagged the sale or booked a different total than the register charged. */
   flag?: string;
   syncedAt?: string;
   syncedBy?: string;
@@ -56,6 +66,32 @@ export interface ServerSale {
   receiptNumber: number | null;
   total: { amount: number; currency: string };
   changeDue: { amount: number; currency: string };
+  /** The server's review flags (offline sales): price_mismatch, negative_stock, shift_closed… */
+  flags?: string[];
+}
+
+const FLAG_TEXT: Record<string, string> = {
+  price_mismatch: 'prices differ from the catalog',
+  negative_stock: 'stock went below zero',
+  product_inactive: 'a product is no longer for sale',
+  shift_closed: 'booked to a shift already closed',
+  outside_shift: 'booked to the shift open now',
+  no_shift: 'booked without a shift',
+};
+
+/** The server's flags in words, e.g. "prices differ from the catalog, stock went below zero". */
+export function describeServerFlags(flags: readonly string[]): string {
+  return flags.map((f) => FLAG_TEXT[f] ?? f).join(', ');
+}
+
+/** What the manager should look at after a sync, or undefined when nothing. */
+export function syncFlag(sale: ServerSale, local: QueuedSale['local']): string | undefined {
+  const notes: string[] = [];
+  if (sale.total.amount !== local.total) {
+    notes.push(`Price changed: the register charged ${local.total} but the server booked ${sale.total.amount} (${local.currency} minor units); change due is now ${sale.changeDue.amount}`);
+  }
+  if (sale.flags?.length) notes.push(`Flagged by the server: ${describeServerFlags(sale.flags)}`);
+  return notes.length ? notes.join('. ') : undefined;
 }
 
 /** Sends one sale; resolves with the server's sale and whether it was a replay. */
@@ -114,11 +150,8 @@ export class OfflineQueue {
     for (const entry of pending) {
       const attemptAt = new Date().toISOString();
       try {
-        const { sale, replayed } = await post(entry.key, entry.body);
-        const flag =
-          sale.total.amount !== entry.local.total
-            ? `Price changed: the register charged ${entry.local.total} but the server booked ${sale.total.amount} (${entry.local.currency} minor units); change due is now ${sale.changeDue.amount}`
-            : undefined;
+        const { sale, replayed } = await this.send(entry, post);
+        const flag = syncFlag(sale, entry.local);
         await this.db.put('queue', {
           ...entry,
           status: 'synced',
@@ -126,7 +159,7 @@ export class OfflineQueue {
           lastAttemptAt: attemptAt,
           lastError: undefined,
           problem: undefined,
-          server: { saleId: sale.id, receiptNumber: sale.receiptNumber, total: sale.total.amount, changeDue: sale.changeDue.amount, replayed },
+          server: { saleId: sale.id, receiptNumber: sale.receiptNumber, total: sale.total.amount, changeDue: sale.changeDue.amount, replayed, flags: sale.flags ?? [] },
           flag,
           syncedAt: new Date().toISOString(),
           syncedBy: actor,
@@ -155,6 +188,16 @@ export class OfflineQueue {
     return result;
   }
 
+  /** The offline body; if the key already booked the online attempt, that sale's replay. */
+  private async send(entry: QueuedSale, post: PostSale): Promise<{ sale: ServerSale; replayed: boolean }> {
+    try {
+      return await post(entry.key, entry.body);
+    } catch (err) {
+      if (entry.firstBody && err instanceof ApiError && err.code === 'idempotency_key_reused') return post(entry.key, entry.firstBody);
+      throw err;
+    }
+  }
+
   /**
    * A manager sends a conflict again. The sale under the old key failed for good (the server keeps
    * that answer for the key), so the retry needs a new key; the first key stays in `originalKey`.
@@ -163,7 +206,8 @@ export class OfflineQueue {
     const entry = await this.db.get<QueuedSale>('queue', key);
     if (!entry || entry.status !== 'conflict') return;
     await this.db.delete('queue', key);
-    await this.db.put('queue', { ...entry, key: newKey, status: 'pending', lastError: `Retry of ${key}` } satisfies QueuedSale);
+    // The new key never saw the online attempt.
+    await this.db.put('queue', { ...entry, key: newKey, firstBody: undefined, status: 'pending', lastError: `Retry of ${key}` } satisfies QueuedSale);
   }
 
   /** A manager settles a conflict by hand (e.g. rang it up again, or wrote it off): kept, marked. */

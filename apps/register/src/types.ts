@@ -17,7 +17,8 @@ export interface Sale {
   id: string;
   status: string;
   storeId: string;
-  shiftId: string;
+  /** Null only for an offline sale the server could book to no shift. */
+  shiftId: string | null;
   cashierId: string;
   customerId: string | null;
   receiptNumber: number | null;
@@ -30,6 +31,10 @@ export interface Sale {
   tenders: Array<{ method: string; amount: Money; tendered: Money; paymentId: string | null; status: string }>;
   changeDue: Money;
   refundedTotal: Money;
+  /** Offline sales (set by the server once synced): when and where it happened. */
+  offline?: { occurredAt: string; terminalId: string; syncedAt: string } | null;
+  /** The server's review flags, e.g. price_mismatch, negative_stock. */
+  flags?: string[];
   createdAt: string;
   completedAt: string | null;
 }

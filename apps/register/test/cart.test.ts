@@ -1,4 +1,5 @@
-import { addProduct, amountRemaining, lineDiscountFrom, percentToBps, planTenders, priceCart, saleRequest, type CartLine, type LineDiscount } from '../src/cart';
+import { addProduct, amountRemaining, lineDiscountFrom, offlineSaleRequest, percentToBps, planTenders, priceCart, saleRequest, type CartLine, type LineDiscount } from '../src/cart';
+import { CreateSaleBody } from '../../../services/transaction-service/src/http/schemas';
 import { cashSuggestions, formatMoney, minorDigits, parseMoney, toDecimalString } from '../src/money';
 // The server's rules: the register's display maths must agree with them exactly.
 import { priceSale } from '../../../services/transaction-service/src/domain/pricing';
@@ -149,7 +150,7 @@ describe('cart editing', () => {
     expect(percentToBps(0.29)).toBe(29);
   });
 
-  it('when the sale request is built, then it carries ids, quantities, discounts and tenders but never a price', () => {
+  it('when the sale request is built, then it carries ids, quantities, discounts and tenders but never a price (online)', () => {
     const lines: CartLine[] = [
       { key: 'a', productId: 'p1', sku: 'A', name: 'A', unitPrice: 499, taxRateBps: 825, quantity: 2, discount: { percent: 10 } },
       { key: 'b', productId: 'p2', sku: 'B', name: 'B', unitPrice: 100, taxRateBps: 0, quantity: 1, discount: { amount: 25 } },
@@ -169,6 +170,23 @@ describe('cart editing', () => {
     });
     expect(JSON.stringify(body)).not.toMatch(/unitPrice|499/);
     expect(saleRequest({ storeId: 's1', currency: 'USD', customerId: null, lines: [lines[1]!], tenders: [] })).not.toHaveProperty('customerId');
+  });
+
+  it('when an offline sale request is built, then each line carries the price charged and it says when and where, in a shape the server accepts', () => {
+    const storeId = '7d1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f';
+    const lines: CartLine[] = [
+      { key: 'a', productId: '8d1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f', sku: 'A', name: 'A', unitPrice: 499, taxRateBps: 825, quantity: 2, discount: { percent: 10 } },
+      { key: 'b', productId: '9d1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f', sku: 'B', name: 'B', unitPrice: 100, taxRateBps: 0, quantity: 1 },
+    ];
+    const online = saleRequest({ storeId, currency: 'USD', lines, tenders: [{ method: 'cash', amount: 2000 }] });
+    const body = offlineSaleRequest(online, lines, 'USD', '2026-11-26T09:15:00.000Z', 'till-1');
+    expect(body.lines.map((l) => l.unitPrice)).toEqual([
+      { amount: 499, currency: 'USD' },
+      { amount: 100, currency: 'USD' },
+    ]);
+    expect(body).toMatchObject({ offline: { occurredAt: '2026-11-26T09:15:00.000Z', terminalId: 'till-1' }, tenders: online.tenders });
+    expect(online).not.toHaveProperty('offline');
+    expect(CreateSaleBody.safeParse(body).success).toBe(true);
   });
 });
 

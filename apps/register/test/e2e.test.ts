@@ -189,7 +189,7 @@ describe('web register end to end (Chromium against the real stack)', () => {
   /** The cashier's completed sales, as the API reports them. */
   const serverSales = async () => {
     const res = await api().get(`/api/v1/transactions?storeId=${shop.storeId}&cashierId=${cashier.id}&limit=200`).set(bearer(shop.accessToken)).expect(200);
-    return res.body.data as Array<{ id: string; status: string; total: { amount: number }; discountTotal: { amount: number }; changeDue: { amount: number }; customerId: string | null; receiptNumber: number; tenders: Array<{ method: string; amount: { amount: number } }> }>;
+    return res.body.data as Array<{ id: string; status: string; createdAt: string; flags: string[]; offline: { terminalId: string } | null; total: { amount: number }; discountTotal: { amount: number }; changeDue: { amount: number }; customerId: string | null; receiptNumber: number; tenders: Array<{ method: string; amount: { amount: number } }> }>;
   };
 
   step('when a cashier logs in, opens a shift, scans two barcodes and pays cash, then the change and the receipt are right', async () => {
@@ -366,7 +366,14 @@ describe('web register end to end (Chromium against the real stack)', () => {
         }),
     );
     expect(queued).toHaveLength(2);
+    // Queued as offline sales (POS-DESIGN §11): the prices charged here, when and on which terminal.
+    for (const q of queued) {
+      expect(q.body).toMatchObject({ offline: { occurredAt: expect.any(String), terminalId: expect.any(String) }, lines: [{ unitPrice: { amount: expect.any(Number), currency: 'USD' } }] });
+    }
     expect((await serverSales()).filter((s) => s.status === 'completed')).toHaveLength(before);
+    // Meanwhile the oat milk price goes up in the back office: the sale stays at the price charged.
+    const oat = (await api().get(`/api/v1/products/${products.oat.id}`).set(bearer(shop.accessToken)).expect(200)).body;
+    await api().patch(`/api/v1/products/${products.oat.id}`).set(bearer(shop.accessToken)).send({ version: oat.version, price: { amount: 350, currency: 'USD' } }).expect(200);
 
     await context.setOffline(false);
     await until('both queued sales booked', async () => (await page.locator('tr[data-status="synced"]').count()) === 2, 30_000);
@@ -376,7 +383,14 @@ describe('web register end to end (Chromium against the real stack)', () => {
     // Both are on the server, once each, under the keys they were made with.
     const after = (await serverSales()).filter((s) => s.status === 'completed');
     expect(after).toHaveLength(before + 2);
-    expect(after.filter((s) => !beforeIds.has(s.id)).map((s) => s.total.amount).sort((a, b) => a - b)).toEqual([330, 500]);
+    const booked = after.filter((s) => !beforeIds.has(s.id)).sort((a, b) => a.total.amount - b.total.amount);
+    expect(booked.map((s) => s.total.amount)).toEqual([330, 500]);
+    // Dated when they were rung up, from this terminal, the oat milk sale flagged for its old price.
+    const occurredAt = (q: { body: unknown }) => (q.body as { offline: { occurredAt: string } }).offline.occurredAt;
+    expect(booked.map((s) => s.createdAt).sort()).toEqual(queued.map(occurredAt).sort());
+    expect(booked.map((s) => s.offline?.terminalId)).toEqual([expect.any(String), expect.any(String)]);
+    expect(booked.map((s) => s.flags)).toEqual([['price_mismatch'], []]);
+    await expectText(page.locator('tr[data-status="synced"].q-flag'), /For review: prices differ from the catalog/);
     const { rows } = await stack.admin.query('SELECT idempotency_key, count(*)::int AS n FROM sales.sales WHERE tenant_id = $1 AND idempotency_key = ANY($2) GROUP BY 1', [
       shop.tenantId,
       queued.map((q) => q.key),

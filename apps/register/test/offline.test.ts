@@ -1,17 +1,20 @@
 import { IDBFactory } from 'fake-indexeddb';
 import { Api, ApiError, type Session } from '../src/api';
-import type { SaleRequest } from '../src/cart';
+import { offlineSaleRequest, type SaleRequest } from '../src/cart';
 import { Db, openDb } from '../src/db';
 import { OfflineQueue, type PostSale, type QueuedSale, type ServerSale } from '../src/offline';
 
 // The offline queue and the session handling, without a browser: IndexedDB from fake-indexeddb and
 // a fake server that behaves like POST /api/v1/transactions with idempotency keys.
 
-const body = (productId: string, cash: number): SaleRequest => ({
+const onlineBody = (productId: string, cash: number): SaleRequest => ({
   storeId: 'store-1',
   lines: [{ productId, quantity: 1 }],
   tenders: [{ method: 'cash', amount: { amount: cash, currency: 'USD' } }],
 });
+// What the register queues: the same sale with the price charged and when/where it happened.
+const body = (productId: string, cash: number): SaleRequest =>
+  offlineSaleRequest(onlineBody(productId, cash), [{ unitPrice: 500 }], 'USD', '2024-01-01T10:00:00.000Z', 'term');
 
 let seq = 0;
 function entry(over: Partial<QueuedSale> = {}): QueuedSale {
@@ -36,7 +39,7 @@ function entry(over: Partial<QueuedSale> = {}): QueuedSale {
 }
 
 /** A server with idempotency: the same key and body get the stored sale again. */
-function fakeServer(price = 500) {
+function fakeServer(price = 500, flags: string[] = []) {
   const sales = new Map<string, { body: string; sale: ServerSale }>();
   const calls: string[] = [];
   let receipt = 0;
@@ -52,7 +55,7 @@ function fakeServer(price = 500) {
       return { sale: existing.sale, replayed: true };
     }
     receipt += 1;
-    const sale = { id: `sale-${receipt}`, receiptNumber: receipt, total: { amount: price, currency: 'USD' }, changeDue: { amount: 1000 - price, currency: 'USD' } };
+    const sale = { id: `sale-${receipt}`, receiptNumber: receipt, total: { amount: price, currency: 'USD' }, changeDue: { amount: 1000 - price, currency: 'USD' }, flags: b.offline ? flags : [] };
     sales.set(key, { body: JSON.stringify(b), sale });
     // The sale is made, but the answer never reaches the register.
     if (mode === 'lost') throw new ApiError(0, { status: 0, code: 'network_error' }, true);
@@ -140,6 +143,7 @@ describe('offline sales queue', () => {
     await queue.sync('t1', server.post, 'Mia');
     const [retried] = await queue.list();
     expect(retried).toMatchObject({ key: 'new-key', originalKey: short.key, status: 'synced', syncedBy: 'Mia' });
+    expect(retried!.firstBody).toBeUndefined();
 
     const other = entry();
     await queue.add(other);
@@ -157,6 +161,50 @@ describe('offline sales queue', () => {
     const [e] = await queue.list();
     expect(e).toMatchObject({ status: 'synced', server: { total: 650 } });
     expect(e!.flag).toMatch(/Price changed/);
+  });
+
+  it('when queued sales are synced, then each is sent as an offline sale with the prices charged, when and where it happened', async () => {
+    const { queue } = await freshQueue();
+    const sent: SaleRequest[] = [];
+    const server = fakeServer();
+    await queue.add(entry());
+    await queue.sync('t1', (key, b) => (sent.push(b), server.post(key, b)), 'Cass');
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ offline: { occurredAt: '2024-01-01T10:00:00.000Z', terminalId: 'term' }, lines: [{ unitPrice: { amount: 500, currency: 'USD' } }] });
+  });
+
+  it('when the server flags a synced offline sale (e.g. its prices differ from the catalog), then the entry is flagged for the manager although the total matches', async () => {
+    const { queue } = await freshQueue();
+    const server = fakeServer(500, ['price_mismatch', 'negative_stock']);
+    await queue.add(entry());
+    await queue.sync('t1', server.post, 'Cass');
+    const [e] = await queue.list();
+    expect(e).toMatchObject({ status: 'synced', server: { total: 500 } });
+    expect(e!.flag).toBe('Flagged by the server: prices differ from the catalog, stock went below zero');
+  });
+
+  it('when the online attempt had reached the server after all, then the offline body is refused for that key (422) and the online body replays that one sale', async () => {
+    const { queue } = await freshQueue();
+    const server = fakeServer();
+    const e = entry({ firstBody: onlineBody('p-first', 1000) });
+    // The online attempt was booked, but its answer never reached the register.
+    await server.post(e.key, e.firstBody!);
+    await queue.add(e);
+    const result = await queue.sync('t1', server.post, 'Cass');
+    expect(result).toMatchObject({ synced: 1, conflicts: 0 });
+    expect(server.sales.size).toBe(1);
+    expect(server.calls).toEqual([e.key, e.key, e.key]);
+    expect((await queue.list())[0]).toMatchObject({ status: 'synced', server: { saleId: 'sale-1', replayed: true } });
+  });
+
+  it('when the online attempt never arrived, then the offline body books the sale and the online body is not sent', async () => {
+    const { queue } = await freshQueue();
+    const server = fakeServer();
+    const e = entry({ firstBody: onlineBody('p-first', 1000) });
+    await queue.add(e);
+    await queue.sync('t1', server.post, 'Cass');
+    expect(server.calls).toEqual([e.key]);
+    expect(JSON.parse(server.sales.get(e.key)!.body)).toMatchObject({ offline: { terminalId: 'term' } });
   });
 
   it('when two syncs are started at once, then they share one run and no sale is sent twice', async () => {

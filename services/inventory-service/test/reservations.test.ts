@@ -74,6 +74,28 @@ describe('inventory-service reservations for checkout', () => {
     await request(inv.app).get(`/api/v1/stock/reservations/${saleId}`).set(bearer(serviceToken)).expect(404);
   });
 
+  it('when transaction-service reserves an offline sale with allowNegative, then on-hand goes below zero in a store that denies it, and the release restores it', async () => {
+    const p = await createProduct(inv.app, shop.accessToken);
+    await receive(inv.app, shop.accessToken, shop.storeId, p.id, 1);
+    const saleId = randomUUID();
+    const res = await reserve(serviceToken, { saleId, storeId: shop.storeId, lines: [{ productId: p.id, quantity: 3 }], allowNegative: true }).expect(201);
+    expect(res.body.lines).toEqual([{ productId: p.id, quantity: 3, onHandAfter: -2 }]);
+    expect(await onHand(p.id)).toBe(-2);
+    const { rows } = await admin.query("SELECT quantity, reason FROM inventory.stock_movements WHERE reference_type = 'sale' AND reference_id = $1", [saleId]);
+    expect(rows).toEqual([{ quantity: -3, reason: 'offline sale (may go below zero)' }]);
+    await request(inv.app).delete(`/api/v1/stock/reservations/${saleId}`).set(bearer(serviceToken)).expect(200);
+    expect(await onHand(p.id)).toBe(1);
+  });
+
+  it('when a cashier, manager or owner asks for allowNegative, then 403 and nothing moves', async () => {
+    const p = await createProduct(inv.app, shop.accessToken);
+    for (const token of [shop.cashier.token, shop.manager.token, shop.accessToken]) {
+      const res = await reserve(token, { saleId: randomUUID(), storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], allowNegative: true }).expect(403);
+      expect(res.body.code).toBe('allow_negative_forbidden');
+    }
+    expect(await onHand(p.id)).toBeUndefined();
+  });
+
   it('when the store allows negative stock, then the sale goes through and on-hand goes negative', async () => {
     const p = await createProduct(inv.app, shop.accessToken);
     const res = await reserve(shop.accessToken, { saleId: randomUUID(), storeId: shop.otherStoreId, lines: [{ productId: p.id, quantity: 3 }] }).expect(201);

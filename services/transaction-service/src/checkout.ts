@@ -10,8 +10,10 @@ import { SCHEMA, type TransactionDeps } from './deps';
 import { businessDate } from './domain/business-date';
 import { priceSale } from './domain/pricing';
 import { planTenders } from './domain/tenders';
-import { findOpenShift } from './data/shift-repository';
+import { SALE_KEY_TTL_SECONDS, chooseOfflineShift, leftNegativeStock, occurredAtProblem, priceMismatches, type SaleFlag } from './domain/offline';
+import { findOpenShift, findOpenShiftForShare, findShiftCovering } from './data/shift-repository';
 import {
+  addSaleFlags,
   completeSale,
   extendLease,
   findSale,
@@ -70,7 +72,10 @@ export class Checkout {
     const { pool } = this.deps;
     const existing = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
     if (existing) {
-      if (existing.sale.status === 'failed' && RETRYABLE.has(existing.sale.failure_code ?? '')) {
+      // An offline sale interrupted by a crash was compensated, but its goods and cash are gone
+      // already: sending it again must book it, not repeat the failure.
+      const offlineInterrupted = existing.sale.occurred_at !== null && existing.sale.failure_code === 'interrupted';
+      if (existing.sale.status === 'failed' && (RETRYABLE.has(existing.sale.failure_code ?? '') || offlineInterrupted)) {
         await withTenant(pool, auth.tenantId, (db) =>
           db.query("UPDATE sales.sales SET idempotency_key = idempotency_key || ':attempt:' || id WHERE tenant_id = $1 AND id = $2", [auth.tenantId, existing.sale.id]),
         );
@@ -80,20 +85,39 @@ export class Checkout {
     }
 
     if (auth.role !== 'owner' && auth.role !== 'service' && !auth.stores.includes(body.storeId)) throw forbidden('You may not sell in this store', 'store_forbidden');
+    // Checked here, after the key lookup, so that a sale already booked under this key still replays.
+    const occurredAt = body.offline ? new Date(body.offline.occurredAt) : null;
+    if (occurredAt) {
+      const problem = occurredAtProblem(occurredAt, new Date(), { maxFutureSeconds: this.deps.config.OFFLINE_MAX_CLOCK_SKEW_SECONDS, maxAgeSeconds: SALE_KEY_TTL_SECONDS });
+      if (problem) throw badRequest('The offline sale cannot be dated', [{ path: 'offline.occurredAt', message: problem }], 'offline_sale_out_of_range');
+    }
     const store = await this.deps.stores.get(auth.tenantId, body.storeId, auth.token);
-    const shift = await withTenant(pool, auth.tenantId, (db) => findOpenShift(db, auth.tenantId, store.id, auth.userId));
-    if (!shift) throw conflict('Open a shift at this store before selling', 'no_open_shift');
+    // Online sales need the cashier's open shift; offline ones are never refused for want of one.
+    const shift = occurredAt ? undefined : await withTenant(pool, auth.tenantId, (db) => findOpenShift(db, auth.tenantId, store.id, auth.userId));
+    if (!occurredAt && !shift) throw conflict('Open a shift at this store before selling', 'no_open_shift');
 
     const products = await this.loadProducts(auth.tenantId, body);
     const draft = this.price(auth, store, body, products);
+    const flags: SaleFlag[] = [];
+    if (occurredAt) {
+      if (priceMismatches(body.lines.map((l) => ({ terminalPrice: l.unitPrice!.amount, catalogPrice: products.get(l.productId)!.price.amount }))).length) flags.push('price_mismatch');
+      if (body.lines.some((l) => !products.get(l.productId)!.active)) flags.push('product_inactive');
+    }
     const saleId = randomUUID();
-    const now = new Date();
+    const soldAt = occurredAt ?? new Date();
     const inserted = await withTenant(pool, auth.tenantId, async (db) => {
+      let shiftId = shift?.id ?? null;
+      if (occurredAt) {
+        const covering = await findShiftCovering(db, auth.tenantId, store.id, auth.userId, occurredAt);
+        const chosen = chooseOfflineShift(covering, covering ? undefined : await findOpenShiftForShare(db, auth.tenantId, store.id, auth.userId));
+        shiftId = chosen.shiftId;
+        if (chosen.flag) flags.push(chosen.flag);
+      }
       const ok = await insertSale(db, {
         id: saleId,
         tenant_id: auth.tenantId,
         store_id: store.id,
-        shift_id: shift.id,
+        shift_id: shiftId,
         cashier_id: auth.userId,
         customer_id: body.customerId ?? null,
         idempotency_key: idempotencyKey,
@@ -107,7 +131,9 @@ export class Checkout {
         cash_applied: draft.plan.cashApplied,
         change_due: draft.plan.changeDue,
         discounts: body.discounts,
-        business_date: businessDate(now, store.timezone),
+        business_date: businessDate(soldAt, store.timezone),
+        flags,
+        offline: occurredAt ? { occurredAt, terminalId: body.offline!.terminalId } : null,
         leaseSeconds: this.deps.config.SALE_LEASE_SECONDS,
       });
       if (!ok) return false;
@@ -124,7 +150,8 @@ export class Checkout {
           quantity: l.quantity,
           unit_price: l.unitPrice,
           catalog_price: products.get(body.lines[i]!.productId)!.price.amount,
-          price_override_by: body.lines[i]!.unitPrice ? auth.userId : null,
+          // An offline line's price is what the terminal charged, not an override.
+          price_override_by: body.lines[i]!.unitPrice && !occurredAt ? auth.userId : null,
           tax_rate_bps: l.taxRateBps,
           line_discount: l.lineDiscount,
           order_discount: l.orderDiscount,
@@ -173,7 +200,8 @@ export class Checkout {
     const errors = body.lines.flatMap((l, i) => {
       const p = products.get(l.productId);
       if (!p) return [{ path: `lines.${i}.productId`, message: 'is not a product of this tenant' }];
-      if (!p.active) return [{ path: `lines.${i}.productId`, message: 'is not for sale (inactive)' }];
+      // Sold at the till already: an offline sale of a product deactivated since is booked and flagged.
+      if (!p.active && !body.offline) return [{ path: `lines.${i}.productId`, message: 'is not for sale (inactive)' }];
       return [];
     });
     if (errors.length) throw badRequest('Some lines cannot be sold', errors, 'unknown_product');
@@ -194,7 +222,7 @@ export class Checkout {
     body.discounts.forEach((d, i) => money(`discounts.${i}.amount.currency`, d.amount));
     body.tenders.forEach((t, i) => money(`tenders.${i}.amount.currency`, t.amount));
     if (errors.length) throw badRequest('Amounts must be in the store currency', errors, 'currency_mismatch');
-    if (body.lines.some((l) => l.unitPrice) && auth.role !== 'manager' && auth.role !== 'owner') {
+    if (!body.offline && body.lines.some((l) => l.unitPrice) && auth.role !== 'manager' && auth.role !== 'owner') {
       throw forbidden('Only a manager or owner may override a price', 'price_override_forbidden');
     }
     const toDiscount = (d?: { percent?: number; amount?: { amount: number } }) =>
@@ -217,11 +245,18 @@ export class Checkout {
     const { pool, config } = this.deps;
     let full = (await withTenant(pool, tenantId, (db) => findSale(db, tenantId, saleId)))!;
 
+    const offline = full.sale.occurred_at !== null;
     let reserve;
     try {
-      reserve = await this.deps.inventory.call<{ code?: string; detail?: string; shortages?: unknown }>('POST', '/api/v1/stock/reservations', {
+      reserve = await this.deps.inventory.call<{ code?: string; detail?: string; shortages?: unknown; lines?: Array<{ onHandAfter?: number }> }>('POST', '/api/v1/stock/reservations', {
         tenantId,
-        body: { saleId, storeId: full.sale.store_id, lines: full.lines.map((l) => ({ productId: l.product_id, quantity: l.quantity })) },
+        body: {
+          saleId,
+          storeId: full.sale.store_id,
+          lines: full.lines.map((l) => ({ productId: l.product_id, quantity: l.quantity })),
+          // The goods of an offline sale are gone already: the count must follow, even below zero.
+          ...(offline ? { allowNegative: true } : {}),
+        },
         timeoutMs: config.INVENTORY_CALL_TIMEOUT_MS,
       });
     } catch (err) {
@@ -234,7 +269,10 @@ export class Checkout {
     if (reserve.status !== 201 && reserve.status !== 200) {
       return this.fail(full, { code: 'reservation_refused', reason: reserve.body?.detail ?? `inventory answered ${reserve.status}` }, 409);
     }
-    await withTenant(pool, tenantId, (db) => setSaleStatus(db, tenantId, saleId, 'reserved'));
+    await withTenant(pool, tenantId, async (db) => {
+      if (offline && leftNegativeStock(reserve.body.lines)) await addSaleFlags(db, tenantId, saleId, ['negative_stock']);
+      await setSaleStatus(db, tenantId, saleId, 'reserved');
+    });
 
     const plan = planTenders(full.sale.total, full.tenders.map((t) => ({ method: t.method as 'cash', amount: t.tendered })));
     const order = plan.ok ? plan.captureOrder : [];
@@ -349,7 +387,7 @@ export class Checkout {
     const tenantId = full.sale.tenant_id;
     const saleId = full.sale.id;
     const timeoutMs = this.deps.config.INVENTORY_CALL_TIMEOUT_MS;
-    const reservation = await this.deps.inventory.call<{ status?: string }>('GET', `/api/v1/stock/reservations/${saleId}`, { tenantId, timeoutMs });
+    const reservation = await this.deps.inventory.call<{ status?: string; lines?: Array<{ onHandAfter?: number }> }>('GET', `/api/v1/stock/reservations/${saleId}`, { tenantId, timeoutMs });
     const payments = await this.deps.payments.call<{ data?: Array<{ id: string; idempotencyKey: string; status: string }> }>('GET', `/api/v1/payments?transactionId=${saleId}&limit=200`, {
       tenantId,
       timeoutMs,
@@ -360,6 +398,7 @@ export class Checkout {
       for (const t of full.tenders) {
         if (t.status !== 'captured') await withTenant(this.deps.pool, tenantId, (db) => setTenderOutcome(db, tenantId, t.id, 'captured', captured.get(t.payment_key) ?? null));
       }
+      if (full.sale.occurred_at && leftNegativeStock(reservation.body.lines)) await withTenant(this.deps.pool, tenantId, (db) => addSaleFlags(db, tenantId, saleId, ['negative_stock']));
       return this.complete(tenantId, saleId);
     }
     if (await this.compensate(full)) {

@@ -25,6 +25,8 @@ export const configSchema = z.object({
   /** A pending sale older than this is finished or compensated by a retry or the recovery sweep. */
   SALE_LEASE_SECONDS: z.coerce.number().int().min(1).default(30),
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  /** An offline sale's occurredAt may be at most this far ahead of the server clock (terminal clock skew). */
+  OFFLINE_MAX_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(3600).default(300),
   // MongoDB: sales analytics (sales_analytics), fed by this service's own sale events; optional system_logs.
   ...mongoConfigShape,
   /**

@@ -20,7 +20,10 @@ export interface ReceiptHeader {
 export function receiptText(sale: SaleView, header: ReceiptHeader): string {
   const width = 40;
   const row = (left: string, right: string) => `${left.slice(0, width - right.length - 1).padEnd(width - right.length)}${right}`;
-  const lines = [header.storeName.slice(0, width), `Receipt #${sale.receiptNumber ?? '-'}  ${sale.businessDate}`, '-'.repeat(width)];
+  const lines = [header.storeName.slice(0, width), `Receipt #${sale.receiptNumber ?? '-'}  ${sale.businessDate}`];
+  // A reprint of an offline sale must match the paper the customer got at the till.
+  if (sale.offline) lines.push(`Offline sale, terminal ${sale.offline.terminalId}`.slice(0, width));
+  lines.push('-'.repeat(width));
   for (const l of sale.lines) {
     lines.push(row(`${l.quantity} x ${l.name}`, format(l.total)));
     if (l.discount.amount) lines.push(row('   discount', `-${format(l.discount)}`));
@@ -44,7 +47,7 @@ export function receiptHtml(sale: SaleView, header: ReceiptHeader): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Receipt ${sale.receiptNumber ?? ''}</title>
 <style>body{font-family:ui-monospace,monospace;max-width:80mm;margin:0 auto}table{width:100%;border-collapse:collapse}.n{text-align:right}.d td{font-size:.85em;color:#555}
 @media print{@page{size:80mm auto;margin:2mm}body{max-width:none}}</style></head><body>
-<h1>${escapeHtml(header.storeName)}</h1><p>Receipt #${sale.receiptNumber ?? '-'} · ${sale.businessDate}</p>
+<h1>${escapeHtml(header.storeName)}</h1><p>Receipt #${sale.receiptNumber ?? '-'} · ${sale.businessDate}</p>${sale.offline ? `<p>Offline sale, terminal ${escapeHtml(sale.offline.terminalId)}</p>` : ''}
 <table>${rows}
 <tr><td>Subtotal</td><td class="n">${format(sale.subtotal)}</td></tr>
 ${sale.discountTotal.amount ? `<tr><td>Discounts</td><td class="n">-${format(sale.discountTotal)}</td></tr>` : ''}

@@ -5,7 +5,7 @@ import { type ServiceClient } from '@pos/http';
 import { Checkout } from '../src/checkout';
 import { Refunds } from '../src/refunds';
 import { RecoverySweep } from '../src/recovery-sweep';
-import { createShop, onHand, openShift, startStack, stockedProduct, usd, type Shop, type Stack } from './helpers';
+import { createShop, onHand, openShift, sell, startStack, stockedProduct, usd, type Shop, type Stack } from './helpers';
 
 /**
  * A crash between saga steps is simulated by a checkout whose payment call never returns (the
@@ -97,6 +97,35 @@ describe('transaction-service crash recovery sweep', () => {
     const [a, b] = await Promise.all([sweeper().sweepOnce(), sweeper().sweepOnce()]);
     for (const c of crashed) expect([...a, ...b].filter((id) => id === c.saleId)).toHaveLength(1);
     const { rows } = await stack.admin.query('SELECT count(*)::int AS n FROM sales.outbox WHERE type = $1 AND envelope->\'data\'->>\'id\' = $2', ['sale.completed', crashed[1]!.saleId]);
+    expect(rows[0].n).toBe(1);
+  });
+
+  it('when an offline sale was interrupted before its cash was booked, then the sweep compensates it and sending it again with the same key books it once, dated occurredAt', async () => {
+    const p = await stockedProduct(stack, shop, 700, 0, 1);
+    const key = randomUUID();
+    const occurredAt = new Date(Date.now() - 60_000).toISOString();
+    const body = { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 2, unitPrice: usd(650) }], discounts: [], tenders: [{ method: 'cash' as const, amount: usd(1300) }], offline: { occurredAt, terminalId: 'till-9' } };
+    const auth = await stack.deps.verifier.verify(shop.cashier.token);
+    void dyingCheckout(false).start(auth, key, body);
+    let saleId: string | undefined;
+    for (let i = 0; i < 100 && !saleId; i++) {
+      const { rows } = await stack.admin.query("SELECT id FROM sales.sales WHERE idempotency_key = $1 AND status = 'reserved'", [key]);
+      saleId = rows[0]?.id;
+      if (!saleId) await new Promise((r) => setTimeout(r, 50));
+    }
+    // Reserved below zero and flagged before the crash.
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(-1);
+    await stack.admin.query("UPDATE sales.sales SET lease_until = now() - interval '1 second' WHERE id = $1", [saleId]);
+    expect(await sweeper().sweepOnce()).toContain(saleId);
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(1);
+    expect((await stack.admin.query('SELECT status, failure_code FROM sales.sales WHERE id = $1', [saleId])).rows[0]).toEqual({ status: 'failed', failure_code: 'interrupted' });
+
+    const { discounts: _none, ...sent } = body;
+    const res = await sell(stack, shop.cashier.token, sent, key).expect(201);
+    expect(res.body).toMatchObject({ status: 'completed', createdAt: occurredAt, flags: expect.arrayContaining(['price_mismatch', 'negative_stock']), total: usd(1300) });
+    expect(res.body.id).not.toBe(saleId);
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(-1);
+    const { rows } = await stack.admin.query("SELECT count(*)::int AS n FROM sales.sales WHERE tenant_id = $1 AND idempotency_key LIKE $2 || '%' AND status = 'completed'", [shop.tenantId, key]);
     expect(rows[0].n).toBe(1);
   });
 });

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { newKey } from '../api';
 import { describeError } from '../messages';
 import { formatMoney } from '../money';
-import type { QueuedSale } from '../offline';
+import { describeServerFlags, type QueuedSale } from '../offline';
 import type { Ctx } from './context';
 
 const STATUS_LABEL: Record<QueuedSale['status'], string> = { pending: 'Waiting to send', synced: 'Booked', conflict: 'Conflict', resolved: 'Resolved by a manager' };
@@ -141,5 +141,9 @@ export function QueueScreen({ ctx, syncing }: { ctx: Ctx; syncing: boolean }) {
 function describeFlag(e: QueuedSale): string {
   if (!e.server) return e.flag ?? '';
   const c = e.local.currency;
-  return `Price changed since the sale: the register charged ${formatMoney(e.local.total, c)}, the server booked ${formatMoney(e.server.total, c)}.`;
+  const notes: string[] = [];
+  if (e.server.total !== e.local.total) notes.push(`Price changed since the sale: the register charged ${formatMoney(e.local.total, c)}, the server booked ${formatMoney(e.server.total, c)}.`);
+  if (e.server.flags?.length) notes.push(`For review: ${describeServerFlags(e.server.flags)}.`);
+  // Entries synced before the server knew offline sales have only the text.
+  return notes.length ? notes.join(' ') : (e.flag ?? '');
 }

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, newKey } from '../api';
-import { addProduct, amountRemaining, lineDiscountFrom, planTenders, priceCart, saleRequest, type CartLine, type Tender } from '../cart';
+import { addProduct, amountRemaining, lineDiscountFrom, planTenders, priceCart, offlineSaleRequest, saleRequest, type CartLine, type Tender } from '../cart';
 import type { Product } from '../catalog';
 import { describeError } from '../messages';
 import { cashSuggestions, formatMoney, parseMoney, toDecimalString } from '../money';
@@ -192,8 +192,10 @@ function Register({ ctx, shift }: { ctx: Ctx; shift: Shift }) {
   };
 
   /** The gateway is unreachable: the cash sale is completed here and sent later with this key. */
-  const queueOffline = async (key: string, body: ReturnType<typeof saleRequest>) => {
+  const queueOffline = async (key: string, firstBody: ReturnType<typeof saleRequest>) => {
     const now = new Date().toISOString();
+    // Booked later at the prices charged here, dated now (POS-DESIGN §11 offline sales).
+    const body = offlineSaleRequest(firstBody, lines, currency, now, ctx.terminal.terminalId);
     const localReceipt = `OFFLINE-${ctx.terminal.terminalId.slice(0, 4).toUpperCase()}-${Date.now().toString(36).toUpperCase()}`;
     const m = (amount: number) => ({ amount, currency });
     const sale: Sale = {
@@ -237,6 +239,7 @@ function Register({ ctx, shift }: { ctx: Ctx; shift: Shift }) {
       terminalId: ctx.terminal.terminalId,
       createdAt: now,
       body,
+      firstBody,
       local: {
         subtotal: priced.subtotal,
         discountTotal: priced.discountTotal,

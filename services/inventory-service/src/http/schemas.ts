@@ -151,7 +151,19 @@ export const TransferBody = z
   .refine((t) => t.fromStoreId !== t.toStoreId, { message: 'must differ from fromStoreId', path: ['toStoreId'] })
   .openapi('StockTransferRequest');
 
-export const ReservationBody = z.object({ saleId: Uuid, storeId: Uuid, lines: StockLines }).strict().openapi('StockReservationRequest');
+export const ReservationBody = z
+  .object({
+    saleId: Uuid,
+    storeId: Uuid,
+    lines: StockLines,
+    /**
+     * Take the stock even below zero whatever the store's setting: for offline sales, whose goods
+     * already left the store (POS-DESIGN §11). Only transaction-service (role `service`) may ask.
+     */
+    allowNegative: z.boolean().optional(),
+  })
+  .strict()
+  .openapi('StockReservationRequest');
 export const ReturnBody = z
   .object({ referenceId: z.string().min(1).max(100), storeId: Uuid, lines: StockLines, reason: z.string().max(200).optional() })
   .strict()

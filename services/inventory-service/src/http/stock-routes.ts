@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ListQuerySchema, z } from '@pos/types';
 import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
-import { badRequest, conflict, notFound, versionConflict } from '@pos/utils';
+import { badRequest, conflict, forbidden, notFound, versionConflict } from '@pos/utils';
 import type { InventoryDeps } from '../deps';
 import { findLevel, levelView, listLevels, listMovements, movementView, setReorderPoint } from '../data/stock-repository';
 import {
@@ -245,6 +245,8 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
       409: { description: 'Not enough stock (`shortages` names the products), released sale, or a different reservation for this sale' },
     },
     handler: async ({ body, auth, res }) => {
+      // Cashiers may reserve too, but never past the store's negative-stock rule.
+      if (body.allowNegative && auth.role !== 'service') throw forbidden('Only transaction-service may reserve below zero (offline sales)', 'allow_negative_forbidden');
       const store = await storeFor(auth, body.storeId);
       const outcome = await withTenant(pool, auth.tenantId, async (db) => {
         if (!(await claimReservation(db, auth.tenantId, body.saleId, store.id))) {
@@ -260,8 +262,9 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
           storeId: store.id,
           kind: 'sale',
           lines: body.lines.map((l) => ({ productId: l.productId, quantity: -l.quantity })),
-          allowNegative: store.allow_negative_stock,
+          allowNegative: store.allow_negative_stock || body.allowNegative === true,
           actorId: auth.userId,
+          reason: body.allowNegative ? 'offline sale (may go below zero)' : null,
           reference: { type: 'sale', id: body.saleId },
         });
         const after = new Map(result.changes.map((c) => [c.productId, c.after]));

@@ -1,4 +1,5 @@
 import type { Queryable } from '@pos/database';
+import { normaliseFlags, type SaleFlag } from '../domain/offline';
 
 export type SaleStatus = 'pending' | 'reserved' | 'completed' | 'failed' | 'voided';
 
@@ -6,7 +7,7 @@ export interface SaleRow {
   id: string;
   tenant_id: string;
   store_id: string;
-  shift_id: string;
+  shift_id: string | null;
   cashier_id: string;
   customer_id: string | null;
   idempotency_key: string;
@@ -28,6 +29,11 @@ export interface SaleRow {
   lease_until: Date;
   created_at: Date;
   completed_at: Date | null;
+  /** Offline sales only: when and where it happened, and when the server got it. */
+  occurred_at: Date | null;
+  terminal_id: string | null;
+  synced_at: Date | null;
+  flags: string[];
   version: number;
 }
 
@@ -90,6 +96,7 @@ export const saleView = ({ sale, lines, tenders }: FullSale) => {
       name: l.name,
       quantity: l.quantity,
       unitPrice: m(l.unit_price),
+      catalogPrice: m(l.catalog_price),
       discount: m(l.line_discount + l.order_discount),
       tax: m(l.tax),
       total: m(l.total),
@@ -105,6 +112,8 @@ export const saleView = ({ sale, lines, tenders }: FullSale) => {
     tenders: tenders.map((t) => ({ method: t.method, amount: m(t.applied), tendered: m(t.tendered), paymentId: t.payment_id, status: t.status })),
     changeDue: m(sale.change_due),
     refundedTotal: m(sale.refunded_total),
+    offline: sale.occurred_at ? { occurredAt: sale.occurred_at.toISOString(), terminalId: sale.terminal_id ?? '', syncedAt: sale.synced_at?.toISOString() ?? '' } : null,
+    flags: sale.flags as SaleFlag[],
     businessDate: sale.business_date,
     createdAt: sale.created_at.toISOString(),
     completedAt: sale.completed_at?.toISOString() ?? null,
@@ -112,18 +121,41 @@ export const saleView = ({ sale, lines, tenders }: FullSale) => {
 };
 export type SaleView = ReturnType<typeof saleView>;
 
-export async function insertSale(db: Queryable, s: Omit<SaleRow, 'receipt_number' | 'refunded_total' | 'created_at' | 'completed_at' | 'version' | 'failure_code' | 'failure_reason' | 'lease_until'> & { leaseSeconds: number }): Promise<boolean> {
+/**
+ * An offline sale (`offline` given) is dated when it happened: created_at is its occurredAt, and
+ * synced_at records when the server got it.
+ */
+export async function insertSale(
+  db: Queryable,
+  s: Omit<SaleRow, 'receipt_number' | 'refunded_total' | 'created_at' | 'completed_at' | 'version' | 'failure_code' | 'failure_reason' | 'lease_until' | 'occurred_at' | 'terminal_id' | 'synced_at'> & {
+    leaseSeconds: number;
+    offline: { occurredAt: Date; terminalId: string } | null;
+  },
+): Promise<boolean> {
   const { rowCount } = await db.query(
     `INSERT INTO sales.sales (id, tenant_id, store_id, shift_id, cashier_id, customer_id, idempotency_key, status, currency, tax_inclusive,
-        subtotal, discount_total, tax_total, total, cash_applied, change_due, discounts, business_date, lease_until)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now() + make_interval(secs => $19))
+        subtotal, discount_total, tax_total, total, cash_applied, change_due, discounts, business_date, lease_until,
+        occurred_at, terminal_id, synced_at, flags, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now() + make_interval(secs => $19),
+        date_trunc('milliseconds', $20::timestamptz), $21, CASE WHEN $20::timestamptz IS NULL THEN NULL ELSE date_trunc('milliseconds', now()) END, $22::text[],
+        date_trunc('milliseconds', COALESCE($20::timestamptz, now())))
      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
     [
       s.id, s.tenant_id, s.store_id, s.shift_id, s.cashier_id, s.customer_id, s.idempotency_key, s.status, s.currency, s.tax_inclusive,
       s.subtotal, s.discount_total, s.tax_total, s.total, s.cash_applied, s.change_due, JSON.stringify(s.discounts), s.business_date, s.leaseSeconds,
+      s.offline?.occurredAt ?? null, s.offline?.terminalId ?? null, normaliseFlags(s.flags),
     ],
   );
   return rowCount === 1;
+}
+
+/** Adds flags to a sale (a set: adding one twice changes nothing). */
+export async function addSaleFlags(db: Queryable, tenantId: string, id: string, flags: SaleFlag[]): Promise<void> {
+  if (!flags.length) return;
+  const { rows } = await db.query<{ flags: string[] }>('SELECT flags FROM sales.sales WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]);
+  if (!rows[0]) return;
+  const next = normaliseFlags([...rows[0].flags, ...flags]);
+  if (next.length !== rows[0].flags.length) await db.query('UPDATE sales.sales SET flags = $3::text[] WHERE tenant_id = $1 AND id = $2', [tenantId, id, next]);
 }
 
 export async function insertLines(db: Queryable, tenantId: string, lines: Array<Omit<LineRow, 'refunded_quantity' | 'refunded_total' | 'refunded_tax'> & { discount_spec: unknown }>): Promise<void> {
@@ -171,7 +203,7 @@ async function loadParts(db: Queryable, sale: SaleRow): Promise<FullSale> {
 export async function setSaleStatus(db: Queryable, tenantId: string, id: string, status: SaleStatus, failure?: { code: string; reason: string }): Promise<void> {
   await db.query(
     `UPDATE sales.sales SET status = $3, failure_code = $4, failure_reason = $5, version = version + 1,
-        completed_at = CASE WHEN $3 = 'completed' THEN now() ELSE completed_at END
+        completed_at = CASE WHEN $3 = 'completed' THEN COALESCE(occurred_at, now()) ELSE completed_at END
       WHERE tenant_id = $1 AND id = $2`,
     [tenantId, id, status, failure?.code ?? null, failure?.reason ?? null],
   );
@@ -197,7 +229,8 @@ export async function nextReceiptNumber(db: Queryable, tenantId: string, storeId
 
 export async function completeSale(db: Queryable, tenantId: string, id: string, receiptNumber: number): Promise<void> {
   await db.query(
-    "UPDATE sales.sales SET status = 'completed', receipt_number = $3, completed_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2",
+    // An offline sale completed when it happened at the till; its receipt number is still the next at sync.
+    "UPDATE sales.sales SET status = 'completed', receipt_number = $3, completed_at = COALESCE(occurred_at, now()), version = version + 1 WHERE tenant_id = $1 AND id = $2",
     [tenantId, id, receiptNumber],
   );
 }
@@ -217,6 +250,9 @@ export interface SaleListQuery {
   status?: string;
   from?: string;
   to?: string;
+  flagged?: boolean;
+  flag?: string;
+  offline?: boolean;
   limit: number;
   after?: { createdAt: string; id: string };
 }
@@ -232,8 +268,14 @@ export async function listSales(db: Queryable, tenantId: string, q: SaleListQuer
         AND ($6::timestamptz IS NULL OR created_at >= $6)
         AND ($7::timestamptz IS NULL OR created_at < $7)
         AND ($8::timestamptz IS NULL OR (created_at, id) > ($8::timestamptz, $9::uuid))
+        AND ($11::boolean IS NULL OR (flags <> '{}') = $11)
+        AND ($12::text IS NULL OR $12 = ANY(flags))
+        AND ($13::boolean IS NULL OR (occurred_at IS NOT NULL) = $13)
       ORDER BY created_at, id LIMIT $10`,
-    [tenantId, q.storeIds ?? null, q.cashierId ?? null, q.customerId ?? null, q.status ?? null, q.from ?? null, q.to ?? null, q.after?.createdAt ?? null, q.after?.id ?? null, q.limit],
+    [
+      tenantId, q.storeIds ?? null, q.cashierId ?? null, q.customerId ?? null, q.status ?? null, q.from ?? null, q.to ?? null, q.after?.createdAt ?? null, q.after?.id ?? null, q.limit,
+      q.flagged ?? null, q.flag ?? null, q.offline ?? null,
+    ],
   );
   if (!rows.length) return [];
   const ids = rows.map((r) => r.id);

@@ -57,6 +57,40 @@ export async function findOpenShift(db: Queryable, tenantId: string, storeId: st
   return rows[0];
 }
 
+/**
+ * The cashier's shift at the store that was open at `at` (an offline sale's occurredAt), locked
+ * FOR SHARE so that a close running at the same time waits for the sale to be recorded (and then
+ * sees it as in progress) instead of closing under it.
+ */
+export async function findShiftCovering(db: Queryable, tenantId: string, storeId: string, cashierId: string, at: Date): Promise<ShiftRow | undefined> {
+  const { rows } = await db.query<ShiftRow>(
+    `SELECT * FROM sales.shifts WHERE tenant_id = $1 AND store_id = $2 AND cashier_id = $3 AND opened_at <= $4 AND (closed_at IS NULL OR closed_at > $4)
+      ORDER BY opened_at DESC LIMIT 1 FOR SHARE`,
+    [tenantId, storeId, cashierId, at],
+  );
+  return rows[0];
+}
+
+/** findOpenShift, locked FOR SHARE for the same reason as findShiftCovering. */
+export async function findOpenShiftForShare(db: Queryable, tenantId: string, storeId: string, cashierId: string): Promise<ShiftRow | undefined> {
+  const { rows } = await db.query<ShiftRow>("SELECT * FROM sales.shifts WHERE tenant_id = $1 AND store_id = $2 AND cashier_id = $3 AND status = 'open' FOR SHARE", [
+    tenantId,
+    storeId,
+    cashierId,
+  ]);
+  return rows[0];
+}
+
+/** Offline sales booked to a shift after it was closed (flag shift_closed): not in its kept Z-report. */
+export async function lateSalesOf(db: Queryable, tenantId: string, shiftId: string): Promise<{ count: number; total: number; cash: number }> {
+  const { rows } = await db.query<{ count: number; total: number; cash: number }>(
+    `SELECT count(*)::int AS count, COALESCE(sum(total), 0) AS total, COALESCE(sum(cash_applied), 0) AS cash
+       FROM sales.sales WHERE tenant_id = $1 AND shift_id = $2 AND status = 'completed' AND 'shift_closed' = ANY(flags)`,
+    [tenantId, shiftId],
+  );
+  return rows[0]!;
+}
+
 export async function listShifts(
   db: Queryable,
   tenantId: string,

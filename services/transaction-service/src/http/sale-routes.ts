@@ -9,11 +9,11 @@ import type { Checkout } from '../checkout';
 import { findSale, listSales, saleView, setSaleStatus } from '../data/sale-repository';
 import { findShift } from '../data/shift-repository';
 import { receiptHtml, receiptText } from '../receipt';
+import { SALE_KEY_TTL_SECONDS } from '../domain/offline';
 import { CreateSaleBody, IdParams, SaleList, SaleListQuery, SaleSchema, VoidBody } from './schemas';
 
 const tags = ['transactions'];
 const STAFF = ['owner', 'manager', 'cashier'] as const;
-const THIRTY_DAYS = 30 * 24 * 3600;
 
 /** Card numbers and security codes never enter this system: refuse them before anything else sees the body. */
 export function refuseCardData(req: Request, _res: Response, next: NextFunction): void {
@@ -33,12 +33,13 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
     roles: STAFF,
     headers: IdempotencyKeyHeader,
     // Keys of sales are kept 30 days so terminals can sync offline sales late (POS-DESIGN §11).
-    before: [refuseCardData, idempotency({ pool, schema: SCHEMA, ttlSeconds: THIRTY_DAYS, logger: deps.logger })],
+    before: [refuseCardData, idempotency({ pool, schema: SCHEMA, ttlSeconds: SALE_KEY_TTL_SECONDS, logger: deps.logger })],
     body: CreateSaleBody,
     responses: {
       201: { description: 'The completed sale', schema: SaleSchema },
       402: { description: 'A tender was declined (nothing is charged or reserved)' },
-      409: { description: 'Not enough stock (`shortages`), no open shift, or the sale is still running' },
+      400: { description: 'Invalid fields (each named); an offline sale with a non-cash tender, a line without its terminal price, or an occurredAt out of range' },
+      409: { description: 'Not enough stock (`shortages`), no open shift (online sales), or the sale is still running' },
       503: { description: 'A service the sale needs is down; nothing was charged or reserved' },
     },
     handler: async ({ body, auth, req, res }) => {
@@ -50,7 +51,7 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
   table.add({
     method: 'get',
     path: '/api/v1/transactions',
-    summary: 'List sales by store, cashier, customer, status and time (cursor)',
+    summary: 'List sales by store, cashier, customer, status, time, flags and offline (cursor)',
     tags,
     roles: ['owner', 'manager', 'cashier', 'service'],
     query: SaleListQuery,
@@ -68,6 +69,9 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
           status: query.status,
           from: query.from,
           to: query.to,
+          flagged: query.flagged === undefined ? undefined : query.flagged === 'true',
+          flag: query.flag,
+          offline: query.offline === undefined ? undefined : query.offline === 'true',
           limit: query.limit + 1,
           after,
         }),
@@ -128,7 +132,8 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
       if (full.sale.status === 'voided') return saleView(full);
       if (full.sale.status !== 'completed') throw conflict('Only a completed sale can be voided', 'sale_not_completed');
       if (full.sale.refunded_total > 0) throw conflict('A sale with refunds cannot be voided; refund the rest instead', 'sale_refunded');
-      const shift = await withTenant(pool, auth.tenantId, (db) => findShift(db, auth.tenantId, full.sale.shift_id));
+      const shiftId = full.sale.shift_id;
+      const shift = shiftId ? await withTenant(pool, auth.tenantId, (db) => findShift(db, auth.tenantId, shiftId)) : undefined;
       if (shift?.status !== 'open') throw conflict('A sale can only be voided while its shift is open; refund it instead', 'shift_closed');
       if (auth.role === 'manager' && !auth.stores.includes(full.sale.store_id)) throw forbidden();
       // Compensation by key: every tender voided, the reservation released (stock back on hand).

@@ -1,4 +1,5 @@
 import { ListQuerySchema, MoneySchema, listResponse, z } from '@pos/types';
+import { SALE_FLAGS } from '../domain/offline';
 
 export const Uuid = z.string().uuid('must be a uuid');
 const PositiveMoney = MoneySchema.refine((m) => m.amount > 0, { message: 'must be more than zero', path: ['amount'] });
@@ -17,7 +18,11 @@ export const SaleLineInput = z
     productId: Uuid,
     quantity: z.number().int('must be a whole number').min(1).max(10_000),
     discount: Discount.optional(),
-    /** Manager price override (minor units of the store currency); recorded with who did it. */
+    /**
+     * Online: a manager's price override, recorded with who did it. Offline (`offline` given): the
+     * price the terminal charged, required on every line and allowed for every role; a difference
+     * from the catalog is recorded and flags the sale `price_mismatch`.
+     */
     unitPrice: NonNegativeMoney.optional(),
   })
   .strict();
@@ -37,6 +42,18 @@ export const TenderInput = z.discriminatedUnion('method', [
   z.object({ method: z.literal('loyalty'), amount: PositiveMoney }).strict(),
 ]);
 
+export const OfflineInfo = z
+  .object({
+    /** When the terminal completed the sale (its clock); the sale is dated by it. */
+    occurredAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:15:00Z' }),
+    terminalId: z.string().trim().min(1).max(100),
+  })
+  .strict()
+  .openapi('OfflineSaleInfo', {
+    description:
+      'A cash sale a terminal completed without a connection, sent when it is back (POS-DESIGN §11): booked at the terminal prices, stock taken even below zero, dated occurredAt (at most 5 minutes ahead of the server clock, at most 30 days old).',
+  });
+
 export const CreateSaleBody = z
   .object({
     storeId: Uuid,
@@ -44,12 +61,21 @@ export const CreateSaleBody = z
     lines: z.array(SaleLineInput).min(1, 'needs at least one line').max(200),
     discounts: z.array(Discount).max(10).default([]),
     tenders: z.array(TenderInput).max(10),
+    offline: OfflineInfo.optional(),
   })
   .strict()
   .superRefine((sale, ctx) => {
     // A loyalty tender spends the sale's customer's points: there must be a customer.
     sale.tenders.forEach((t, i) => {
       if (t.method === 'loyalty' && !sale.customerId) ctx.addIssue({ code: 'custom', path: ['tenders', i], message: 'a loyalty tender needs the sale to have a customerId' });
+    });
+    if (!sale.offline) return;
+    // Nothing but cash can be taken without a connection, and the server books the prices charged.
+    sale.tenders.forEach((t, i) => {
+      if (t.method !== 'cash') ctx.addIssue({ code: 'custom', path: ['tenders', i, 'method'], message: 'an offline sale takes cash only' });
+    });
+    sale.lines.forEach((l, i) => {
+      if (!l.unitPrice) ctx.addIssue({ code: 'custom', path: ['lines', i, 'unitPrice'], message: 'is required for an offline sale: the price the terminal charged' });
     });
   })
   .openapi('CreateSaleRequest');
@@ -61,7 +87,8 @@ export const SaleSchema = z
     status: z.enum(['pending', 'reserved', 'completed', 'failed', 'voided']),
     failure: z.object({ code: z.string(), reason: z.string() }).nullable(),
     storeId: Uuid,
-    shiftId: Uuid,
+    /** Null only for an offline sale no shift of the cashier could take (flag `no_shift`). */
+    shiftId: Uuid.nullable(),
     cashierId: z.string(),
     customerId: Uuid.nullable(),
     receiptNumber: z.number().int().nullable(),
@@ -73,6 +100,8 @@ export const SaleSchema = z
         name: z.string(),
         quantity: z.number().int(),
         unitPrice: Money,
+        /** The catalog price when the sale was booked (differs for overrides and offline terminal prices). */
+        catalogPrice: Money,
         discount: Money,
         tax: Money,
         total: Money,
@@ -89,6 +118,10 @@ export const SaleSchema = z
     tenders: z.array(z.object({ method: z.string(), amount: Money, tendered: Money, paymentId: Uuid.nullable(), status: z.string() })),
     changeDue: Money,
     refundedTotal: Money,
+    /** Offline sales: when it happened at which terminal, and when the server got it. */
+    offline: z.object({ occurredAt: z.string(), terminalId: z.string(), syncedAt: z.string() }).nullable(),
+    /** For a manager's review: price_mismatch, negative_stock, product_inactive, shift_closed, outside_shift, no_shift. */
+    flags: z.array(z.enum(SALE_FLAGS)),
     businessDate: z.string(),
     createdAt: z.string(),
     completedAt: z.string().nullable(),
@@ -102,6 +135,12 @@ export const SaleListQuery = ListQuerySchema.extend({
   status: z.enum(['pending', 'reserved', 'completed', 'failed', 'voided']).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  /** true: only sales with a flag; false: only sales without. */
+  flagged: z.enum(['true', 'false']).optional(),
+  /** Only sales carrying this flag. */
+  flag: z.enum(SALE_FLAGS).optional(),
+  /** true: only offline sales; false: only online ones. */
+  offline: z.enum(['true', 'false']).optional(),
 });
 
 export const RefundBody = z

@@ -3,7 +3,7 @@ import { decodeCursor, pageOf, PG, pgCode, type Queryable, withTenant } from '@p
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
 import { badRequest, conflict, forbidden, notFound } from '@pos/utils';
 import { SCHEMA, type TransactionDeps } from '../deps';
-import { closeShift, findShift, insertCashMovement, insertShift, listShifts, shiftTotals, shiftView, type ShiftRow } from '../data/shift-repository';
+import { closeShift, findShift, insertCashMovement, insertShift, lateSalesOf, listShifts, shiftTotals, shiftView, type ShiftRow } from '../data/shift-repository';
 import { cashVariance, expectedCash } from '../domain/shift-rules';
 import { CashMovementBody, CloseShiftBody, IdParams, OpenShiftBody, ShiftList, ShiftListQuery, ShiftSchema } from './schemas';
 
@@ -187,7 +187,7 @@ export function shiftRoutes(table: RouteTable, deps: TransactionDeps): void {
   table.add({
     method: 'get',
     path: '/api/v1/shifts/:id/report',
-    summary: 'Z-report of a shift (live while open, as kept when closed)',
+    summary: 'Z-report of a shift (live while open, as kept when closed, plus offline sales booked to it after it closed)',
     tags,
     roles: ['owner', 'manager', 'cashier'],
     params: IdParams,
@@ -195,7 +195,23 @@ export function shiftRoutes(table: RouteTable, deps: TransactionDeps): void {
     handler: async ({ params, auth }) => {
       const shift = await withTenant(pool, auth.tenantId, (db) => findShift(db, auth.tenantId, params.id));
       assertShiftAccess(auth, shift);
-      if (shift.status === 'closed' && shift.z_report) return shift.z_report;
+      if (shift.status === 'closed' && shift.z_report) {
+        // The kept Z-report never changes. Offline sales synced after the close were in the drawer
+        // when it was counted: show them, and the expected cash and variance they explain.
+        const late = await withTenant(pool, auth.tenantId, (db) => lateSalesOf(db, auth.tenantId, shift.id));
+        const m = (amount: number) => ({ amount, currency: shift.currency });
+        const expected = (shift.expected_cash ?? 0) + late.cash;
+        return {
+          ...shift.z_report,
+          lateSales: {
+            count: late.count,
+            total: m(late.total),
+            cash: m(late.cash),
+            expectedCash: m(expected),
+            variance: m(cashVariance(shift.counted_cash ?? 0, expected)),
+          },
+        };
+      }
       if (auth.role === 'cashier' && shift.cashier_id !== auth.userId) throw forbidden();
       return zReport(deps, auth.tenantId, shift);
     },
