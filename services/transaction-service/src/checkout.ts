@@ -50,6 +50,13 @@ export interface SaleOutcome {
   sale: SaleView;
 }
 
+/** A tender payment-service captured, written to the sale together with its completion. */
+interface CapturedTender {
+  tenderId: string;
+  paymentId: string | null;
+  details?: Record<string, unknown>;
+}
+
 /**
  * The checkout saga (POS-DESIGN §5): create the sale pending -> reserve stock (idempotent by sale
  * id) -> capture each tender (idempotent by `<saleId>:tender:<i>`, non-cash first) -> complete with
@@ -70,7 +77,11 @@ export class Checkout {
 
   async start(auth: AuthContext, idempotencyKey: string, body: SaleInput): Promise<SaleOutcome> {
     const { pool } = this.deps;
-    const existing = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
+    // One read transaction for both lookups: every commit on the way to the till costs (docs/performance.md).
+    const [existing, openShift] = await withTenant(pool, auth.tenantId, async (db) => [
+      await findSaleByKey(db, auth.tenantId, idempotencyKey),
+      body.offline ? undefined : await findOpenShift(db, auth.tenantId, body.storeId, auth.userId),
+    ] as const);
     if (existing) {
       // An offline sale interrupted by a crash was compensated, but its goods and cash are gone
       // already: sending it again must book it, not repeat the failure.
@@ -93,7 +104,7 @@ export class Checkout {
     }
     const store = await this.deps.stores.get(auth.tenantId, body.storeId, auth.token);
     // Online sales need the cashier's open shift; offline ones are never refused for want of one.
-    const shift = occurredAt ? undefined : await withTenant(pool, auth.tenantId, (db) => findOpenShift(db, auth.tenantId, store.id, auth.userId));
+    const shift = occurredAt ? undefined : openShift;
     if (!occurredAt && !shift) throw conflict('Open a shift at this store before selling', 'no_open_shift');
 
     const products = await this.loadProducts(auth.tenantId, body);
@@ -136,7 +147,7 @@ export class Checkout {
         offline: occurredAt ? { occurredAt, terminalId: body.offline!.terminalId } : null,
         leaseSeconds: this.deps.config.SALE_LEASE_SECONDS,
       });
-      if (!ok) return false;
+      if (!ok) return undefined;
       await insertLines(
         db,
         auth.tenantId,
@@ -177,14 +188,14 @@ export class Checkout {
           };
         }),
       );
-      return true;
+      return findSale(db, auth.tenantId, saleId);
     });
     if (!inserted) {
       // Another request with this key won the race: answer with that sale.
       const winner = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
       return this.resume(auth.tenantId, winner!);
     }
-    return this.drive(auth.tenantId, saleId, body);
+    return this.drive(inserted, body);
   }
 
   private async loadProducts(tenantId: string, body: SaleInput): Promise<Map<string, CatalogProduct>> {
@@ -240,10 +251,16 @@ export class Checkout {
     return { priced, plan };
   }
 
-  /** Runs the remaining steps of a freshly created sale. */
-  private async drive(tenantId: string, saleId: string, body: SaleInput): Promise<SaleOutcome> {
+  /**
+   * Runs the remaining steps of a freshly created sale. Steps share transactions where a crash between
+   * them changes nothing: the lease for the first payment is taken with the `reserved` status, and the
+   * captured tenders are written with the completion (until then recovery asks payment-service by key).
+   */
+  private async drive(full: FullSale, body: SaleInput): Promise<SaleOutcome> {
     const { pool, config } = this.deps;
-    let full = (await withTenant(pool, tenantId, (db) => findSale(db, tenantId, saleId)))!;
+    const tenantId = full.sale.tenant_id;
+    const saleId = full.sale.id;
+    const paymentLeaseSeconds = config.SALE_LEASE_SECONDS + Math.ceil(config.PAYMENT_CALL_TIMEOUT_MS / 1000);
 
     const offline = full.sale.occurred_at !== null;
     let reserve;
@@ -269,18 +286,20 @@ export class Checkout {
     if (reserve.status !== 201 && reserve.status !== 200) {
       return this.fail(full, { code: 'reservation_refused', reason: reserve.body?.detail ?? `inventory answered ${reserve.status}` }, 409);
     }
+    const plan = planTenders(full.sale.total, full.tenders.map((t) => ({ method: t.method as 'cash', amount: t.tendered })));
+    const order = plan.ok ? plan.captureOrder : [];
     await withTenant(pool, tenantId, async (db) => {
       if (offline && leftNegativeStock(reserve.body.lines)) await addSaleFlags(db, tenantId, saleId, ['negative_stock']);
       await setSaleStatus(db, tenantId, saleId, 'reserved');
+      if (order.length) await renewLease(db, tenantId, saleId, paymentLeaseSeconds);
     });
 
-    const plan = planTenders(full.sale.total, full.tenders.map((t) => ({ method: t.method as 'cash', amount: t.tendered })));
-    const order = plan.ok ? plan.captureOrder : [];
-    for (const index of order) {
+    const captured: CapturedTender[] = [];
+    for (const [n, index] of order.entries()) {
       const tender = full.tenders[index]!;
-      await withTenant(pool, tenantId, (db) => renewLease(db, tenantId, saleId, config.SALE_LEASE_SECONDS + Math.ceil(config.PAYMENT_CALL_TIMEOUT_MS / 1000)));
+      if (n > 0) await withTenant(pool, tenantId, (db) => renewLease(db, tenantId, saleId, paymentLeaseSeconds));
       if (tender.applied === 0) {
-        await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'captured', null));
+        captured.push({ tenderId: tender.id, paymentId: null });
         continue;
       }
       const input = body.tenders[index]!;
@@ -301,7 +320,7 @@ export class Checkout {
         return this.fail(full, { code: 'payment_unavailable', reason: 'A tender could not be taken: the payment service or processor is not answering' }, 503);
       }
       if (res.status === 201 || res.status === 200) {
-        await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'captured', res.body.id ?? null, res.body.card ? { card: res.body.card } : {}));
+        captured.push({ tenderId: tender.id, paymentId: res.body.id ?? null, details: res.body.card ? { card: res.body.card } : {} });
         continue;
       }
       await withTenant(pool, tenantId, (db) => setTenderOutcome(db, tenantId, tender.id, 'failed', null));
@@ -315,14 +334,14 @@ export class Checkout {
       return this.fail(full, { code: 'payment_refused', reason: res.body.detail ?? `payment-service answered ${res.status}` }, 409, { tender: index });
     }
 
-    full = await this.complete(tenantId, saleId);
-    return { status: 201, sale: saleView(full) };
+    return { status: 201, sale: saleView(await this.complete(tenantId, saleId, captured)) };
   }
 
-  private async complete(tenantId: string, saleId: string): Promise<FullSale> {
+  private async complete(tenantId: string, saleId: string, captured: CapturedTender[] = []): Promise<FullSale> {
     const { full, completedNow } = await withTenant(this.deps.pool, tenantId, async (db) => {
       const current = (await findSale(db, tenantId, saleId, true))!;
       if (current.sale.status === 'completed') return { full: current, completedNow: false };
+      for (const t of captured) await setTenderOutcome(db, tenantId, t.tenderId, 'captured', t.paymentId, t.details);
       const receipt = await nextReceiptNumber(db, tenantId, current.sale.store_id);
       await completeSale(db, tenantId, saleId, receipt);
       const done = (await findSale(db, tenantId, saleId))!;
