@@ -10,7 +10,8 @@ import { configSchema } from '../src/config';
 import { buildDeps, closeDeps } from '../src/build-deps';
 import { createApp } from '../src/app';
 import { createAnalyticsConsumer } from '../src/analytics/analytics-consumer';
-import { SALES_ANALYTICS, localHour, salesFact } from '../src/analytics/sales-facts';
+import { SALES_ANALYTICS, salesFact } from '../src/analytics/sales-facts';
+import { localHour } from '../src/domain/business-date';
 import { bearer, createShop, openShift, sell, startStack, stockedProduct, usd, type Shop, type Stack } from './helpers';
 
 /*

@@ -1,5 +1,5 @@
 import { z, type EventEnvelope } from '@pos/types';
-import { businessDate } from '../domain/business-date';
+import { businessDate, localHour } from '../domain/business-date';
 
 /** The MongoDB collection of sales facts: one document per sale.completed / sale.refunded / sale.voided. */
 export const SALES_ANALYTICS = 'sales_analytics';
@@ -92,11 +92,6 @@ const RefundData = z.object({
 });
 type Sale = z.infer<typeof SaleData>;
 
-/** The hour (00-23) of an instant on the store's clock. */
-export function localHour(at: Date, timeZone: string): string {
-  const hour = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', hourCycle: 'h23' }).format(at);
-  return hour.padStart(2, '0').slice(-2);
-}
 
 function productLines(sale: Sale, sign: 1 | -1): FactLine[] {
   const byProduct = new Map<string, FactLine>();
