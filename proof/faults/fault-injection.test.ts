@@ -35,15 +35,8 @@ const stack = new Stack({
   sweepIntervalMs: 1_000,
 });
 
-// Nothing outlives the suite: Ctrl-C, a kill, a crash or the time budget stop every child.
-const onSignal = (signal: NodeJS.Signals) => {
-  console.error(`\nfault suite: ${signal}, killing every child`);
-  stack.killNow();
-  process.exit(130);
-};
-process.once('SIGINT', onSignal);
-process.once('SIGTERM', onSignal);
-process.once('exit', () => stack.killNow());
+// Nothing outlives the suite: stack.stop() in afterAll, and support/reaper.mjs when the process
+// goes any other way (Ctrl-C, a kill, a crash, or this budget).
 const budget = setTimeout(() => {
   console.error(`fault suite: over its ${SUITE_BUDGET_MS / 60_000} min budget, killing every child`);
   stack.killNow();

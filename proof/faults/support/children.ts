@@ -4,6 +4,26 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
+
+/**
+ * The reaper (reaper.mjs) kills every recorded child once this process is gone, however it went:
+ * Jest gives a test file its own `process` object, so signal and exit handlers there never fire.
+ */
+let reaper: ChildProcess | undefined;
+export function tellReaper(line: string): void {
+  if (!reaper) {
+    reaper = spawn(process.execPath, [path.join(__dirname, 'reaper.mjs')], { stdio: ['pipe', 'ignore', 'ignore'] });
+    reaper.unref();
+  }
+  reaper.stdin!.write(`${line}\n`);
+}
+
+/** Ends the reaper (after every child has stopped): it kills whatever is left and exits. */
+export function releaseReaper(): void {
+  reaper?.stdin?.end();
+  reaper = undefined;
+}
 
 export interface ChildSpec {
   name: string;
@@ -14,6 +34,8 @@ export interface ChildSpec {
   logFile?: string;
   /** A piped stdin: children that stop when their parent goes away (the MongoDB stand-in). */
   pipeStdin?: boolean;
+  /** Text of /proc/<pid>/cmdline that identifies the process (default: its last argument). */
+  marker?: string;
 }
 
 export class Child {
@@ -47,6 +69,8 @@ export class Child {
     });
     this.child = child;
     running.add(this);
+    // The marker (the command's last argument) lets the reaper tell this process from a reused pid.
+    if (child.pid) tellReaper(`${child.pid} ${this.spec.marker ?? this.spec.args[this.spec.args.length - 1] ?? this.spec.command}`);
     child.once('exit', () => {
       if (this.child === child) running.delete(this);
     });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import pg from 'pg';
 import { Redis } from 'ioredis';
-import { Child, freePort, killAllChildrenNow, stopAllChildren, waitFor } from './children';
+import { Child, freePort, killAllChildrenNow, releaseReaper, stopAllChildren, tellReaper, waitFor } from './children';
 import { SmtpSink } from './smtp-sink';
 import { TcpProxy } from './tcp-proxy';
 
@@ -66,6 +66,7 @@ export class Stack {
 
     this.redisPort = await freePort();
     this.redisDir = mkdtempSync(path.join(os.tmpdir(), 'pos-faults-redis-'));
+    tellReaper(`dir ${this.redisDir}`);
     this.redis = new Child({
       name: 'redis-server',
       command: 'redis-server',
@@ -74,6 +75,8 @@ export class Stack {
       env: { PATH: process.env.PATH },
       cwd: this.redisDir,
       logFile: path.join(this.options.logDir, 'redis-server.log'),
+      // redis-server rewrites its process title to "redis-server 127.0.0.1:<port>".
+      marker: `127.0.0.1:${this.redisPort}`,
     });
     await this.startRedis();
 
@@ -222,6 +225,7 @@ export class Stack {
     await this.smtp?.stop();
     await this.admin?.end().catch(() => undefined);
     if (this.redisDir) rmSync(this.redisDir, { recursive: true, force: true });
+    releaseReaper();
   }
 
   killNow(): void {
