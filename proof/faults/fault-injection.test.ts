@@ -8,7 +8,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { sleep } from './support/children';
 import { checkInvariants, INVARIANTS, summarize, type Violation } from './support/invariants';
-import { CheckoutLoad, finalCounts, statusCounts, type KeyOutcome } from './support/load';
+import { CheckoutLoad, codeCounts, finalCounts, statusCounts, type KeyOutcome } from './support/load';
 import { settle, type Backlog } from './support/settle';
 import { ROOT, Stack } from './support/stack';
 import { collectSnapshot } from './support/state';
@@ -62,18 +62,22 @@ interface PhaseResult {
   keys: number;
   requests: number;
   answers: Record<string, number>;
+  refusalsByCode: Record<string, number>;
   finalAnswers: Record<string, number>;
   settle: { settled: boolean; ms: number; backlog: Backlog };
   salesByStatus: Record<string, number>;
   invariantsChecked: number;
   /** What the invariants were checked over (cumulative since the start of the run). */
   checkedOver: Record<string, number>;
+  /** Violations first seen after this phase (the state is cumulative: earlier ones are not repeated). */
   violations: ReturnType<typeof summarize>;
+  violationsFromEarlierPhases: number;
   unexpectedExits: string[];
 }
 
 const results: PhaseResult[] = [];
 const allClients: KeyOutcome[] = [];
+const seenViolations = new Set<string>();
 let seeded: Seeded;
 
 async function api<T>(method: string, pathname: string, body: unknown, expect: number, headers: Record<string, string> = {}): Promise<T> {
@@ -184,7 +188,9 @@ async function runPhase(fault: Fault): Promise<{ result: PhaseResult; violations
     receiptsExpected: true,
     clients: allClients,
   });
-  const violations = checkInvariants(snapshot);
+  const all = checkInvariants(snapshot);
+  const violations = all.filter((x) => !seenViolations.has(`${x.invariant}: ${x.detail}`));
+  for (const x of all) seenViolations.add(`${x.invariant}: ${x.detail}`);
   const unexpectedExits = [...stack.services.values(), stack.redis, stack.mongo].flatMap((c) => c.unexpectedExits.splice(0));
   const result: PhaseResult = {
     fault: fault.name,
@@ -195,6 +201,7 @@ async function runPhase(fault: Fault): Promise<{ result: PhaseResult; violations
     keys: outcomes.length,
     requests: outcomes.reduce((a, o) => a + o.attempts.length, 0),
     answers: statusCounts(outcomes),
+    refusalsByCode: codeCounts(outcomes),
     finalAnswers: finalCounts(outcomes),
     settle: { settled: settled.settled, ms: settled.ms, backlog: settled.last },
     salesByStatus: await salesByStatus(),
@@ -210,13 +217,16 @@ async function runPhase(fault: Fault): Promise<{ result: PhaseResult; violations
       auditDocuments: snapshot.auditDocs.reduce((a, d) => a + d.count, 0),
       receiptEmails: snapshot.receipts.length,
       smtpMessages: [...stack.smtp.received.values()].reduce((a, n) => a + n, 0),
+      // SMTP is at least once: a message repeated after a cut is recorded here, not failed on.
+      smtpDuplicates: [...stack.smtp.received.values()].filter((n) => n > 1).length,
       clientKeys: snapshot.clients.length,
     },
     violations: summarize(violations),
+    violationsFromEarlierPhases: all.length - violations.length,
     unexpectedExits,
   };
   results.push(result);
-  process.stdout.write(`[faults] ${fault.name}: ${result.requests} requests for ${result.keys} sales ${JSON.stringify(result.answers)}; final ${JSON.stringify(result.finalAnswers)}; evidence ${JSON.stringify(evidence)}; settled ${settled.settled} in ${settled.ms} ms; checked over ${JSON.stringify(result.checkedOver)}; ${violations.length} violation(s)\n`);
+  process.stdout.write(`[faults] ${fault.name}: ${result.requests} requests for ${result.keys} sales ${JSON.stringify(result.answers)} ${JSON.stringify(result.refusalsByCode)}; final ${JSON.stringify(result.finalAnswers)}; evidence ${JSON.stringify(evidence)}; settled ${settled.settled} in ${settled.ms} ms; checked over ${JSON.stringify(result.checkedOver)}; ${violations.length} violation(s)\n`);
   return { result, violations };
 }
 

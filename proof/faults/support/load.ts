@@ -158,6 +158,19 @@ export function statusCounts(outcomes: KeyOutcome[]): Record<string, number> {
   return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => Number(a) - Number(b)));
 }
 
+/** Counts of every non-2xx answer by status and problem code (where the 503s and 409s came from). */
+export function codeCounts(outcomes: KeyOutcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const o of outcomes) {
+    for (const a of o.attempts) {
+      if (a.status === 200 || a.status === 201) continue;
+      const k = a.status === 0 ? 'connection error' : `${a.status} ${a.code ?? ''}`.trim();
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+  }
+  return Object.fromEntries(Object.entries(counts).sort());
+}
+
 /** Counts of the final answer per key. */
 export function finalCounts(outcomes: KeyOutcome[]): Record<string, number> {
   const counts: Record<string, number> = {};
