@@ -111,9 +111,9 @@ async function seed(): Promise<Seeded> {
   ];
   for (const p of specs) {
     const created = await api<{ id: string }>('POST', '/products', { sku: p.sku, name: `Faults ${p.sku}`, price: { amount: p.price, currency: 'USD' }, taxRateBps: p.taxRateBps }, 201);
-    seeded.productIds.push(created.id);
     if (p.stock) await receive(created.id, p.stock);
     if (p.sku === 'F-SCARCE') seeded.scarceProductId = created.id;
+    else seeded.productIds.push(created.id);
   }
   for (let i = 1; i <= 3; i++) {
     const c = await api<{ id: string }>('POST', '/customers', { name: `Faults Customer ${i}`, email: `customer${i}-${stamp.toLowerCase()}@faults.pos` }, 201);
@@ -154,7 +154,7 @@ async function runPhase(fault: Fault): Promise<{ result: PhaseResult; violations
   const load = new CheckoutLoad({
     gatewayUrl: stack.gatewayUrl,
     token: () => seeded.token,
-    catalog: { storeId: seeded.storeId, productIds: seeded.productIds, customerIds: seeded.customerIds },
+    catalog: { storeId: seeded.storeId, productIds: seeded.productIds, scarceProductId: seeded.scarceProductId, customerIds: seeded.customerIds },
     registers: REGISTERS,
     keyBudgetMs: 60_000,
     requestTimeoutMs: 20_000,

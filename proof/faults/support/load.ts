@@ -6,8 +6,10 @@ import { sleep } from './children';
 
 export interface Catalog {
   storeId: string;
-  /** Distinct products; each sale takes 3 of them. */
+  /** Products in plenty; each sale takes 3 distinct products. */
   productIds: string[];
+  /** A product that runs out (409 insufficient_stock): one line of a quarter of the sales. */
+  scarceProductId: string;
   customerIds: string[];
 }
 
@@ -93,11 +95,9 @@ export class CheckoutLoad {
   private body(): { body: Record<string, unknown>; tender: KeyOutcome['tender']; customerId: string | null } {
     const { catalog } = this.options;
     const pool = [...catalog.productIds];
-    const lines = [];
-    for (let i = 0; i < 3; i++) {
-      const [productId] = pool.splice(Math.floor(this.rnd() * pool.length), 1);
-      lines.push({ productId, quantity: 1 + Math.floor(this.rnd() * 2) });
-    }
+    const picked = [0, 1, 2].map(() => pool.splice(Math.floor(this.rnd() * pool.length), 1)[0]!);
+    if (this.rnd() < 0.25) picked[2] = catalog.scarceProductId;
+    const lines = picked.map((productId) => ({ productId, quantity: 1 + Math.floor(this.rnd() * 2) }));
     const customerId = this.rnd() < 0.4 ? catalog.customerIds[Math.floor(this.rnd() * catalog.customerIds.length)]! : null;
     const r = this.rnd();
     const tender: KeyOutcome['tender'] = r < 0.55 ? 'cash' : r < 0.93 ? 'card' : 'declined-card';
