@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { sleep } from './support/children';
+import { sleep, waitFor } from './support/children';
 import { checkInvariants, INVARIANTS, summarize, type Violation } from './support/invariants';
 import { CheckoutLoad, codeCounts, finalCounts, statusCounts, type KeyOutcome } from './support/load';
 import { settle, type Backlog } from './support/settle';
@@ -266,6 +266,8 @@ describe('fault injection under checkout load', () => {
       name: 'transaction-service SIGKILL mid-saga + restart',
       how: `SIGKILL to transaction-service ${BEFORE_MS / 1000} s into the load (sales in flight), started again ${DOWN_MS / 1000} s later`,
       inject: async () => {
+        // Mid-saga: the kill lands while at least one sale is between its first and last step.
+        await waitFor('a sale in flight', async () => (await unfinishedSales()) > 0, 10_000, 10).catch(() => undefined);
         await stack.service('transaction-service').kill('SIGKILL');
         // Sales the dead process had started and not finished: the recovery sweep's work.
         return { salesInterruptedMidSaga: await unfinishedSales() };
