@@ -2,6 +2,8 @@
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
+  // The fault-injection suite starts a whole stack and takes minutes: `npm run test:faults` runs it.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/proof/faults/fault-injection.test.ts'],
   testMatch: ['<rootDir>/{shared,services}/*/test/**/*.test.ts', '<rootDir>/apps/*/test/**/*.test.ts', '<rootDir>/infrastructure/test/**/*.test.ts', '<rootDir>/proof/*/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }] },
   // Tests run against the shared packages' sources, so no build is needed before `npm test`.

@@ -392,7 +392,16 @@ export class Checkout {
     }
     const claimed = await withTenant(this.deps.pool, tenantId, (db) => extendLease(db, tenantId, sale.id, this.deps.config.SALE_LEASE_SECONDS));
     if (!claimed) throw new ProblemError(409, 'sale_in_progress', 'Conflict', 'This sale is still being processed; retry shortly', undefined, { 'Retry-After': '2' }, { saleId: sale.id });
-    const recovered = await this.recover(existing);
+    let recovered: FullSale;
+    try {
+      recovered = await this.recover(existing);
+    } catch (err) {
+      // The step owners cannot be asked yet: the sale stays as it is for the next retry or the sweep.
+      if (err instanceof UpstreamUnavailableError) {
+        throw new ProblemError(503, 'sale_recovery_unavailable', 'Service Unavailable', 'This sale was interrupted and cannot be finished yet: inventory or payments are not answering; retry shortly', undefined, { 'Retry-After': '2' }, { saleId: sale.id });
+      }
+      throw err;
+    }
     if (recovered.sale.status === 'completed') return { status: 201, sale: saleView(recovered) };
     return this.resume(tenantId, recovered);
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createPool, type Pool } from '@pos/database';
 import { createLogger } from '@pos/utils';
-import { type ServiceClient } from '@pos/http';
+import { UpstreamUnavailableError, type ServiceClient } from '@pos/http';
 import { Checkout } from '../src/checkout';
 import { Refunds } from '../src/refunds';
 import { RecoverySweep } from '../src/recovery-sweep';
@@ -69,7 +69,7 @@ describe('transaction-service crash recovery sweep', () => {
       }
     }
     await stack.admin.query("UPDATE sales.sales SET lease_until = now() - interval '1 second' WHERE id = $1", [sale!.id]);
-    return { saleId: sale!.id, productId: p.id };
+    return { saleId: sale!.id, productId: p.id, key };
   };
 
   it('when the process died before the card was charged, then the sweep compensates: stock back, sale failed', async () => {
@@ -90,6 +90,25 @@ describe('transaction-service crash recovery sweep', () => {
     expect(await onHand(stack, shop.storeId, productId)).toBe(8);
     const events = await stack.admin.query("SELECT count(*)::int AS n FROM sales.outbox WHERE type = 'sale.completed' AND envelope->'data'->>'id' = $1", [saleId]);
     expect(events.rows[0].n).toBe(1);
+  });
+
+  it('when the register retries an interrupted sale while inventory-service is down, then 503 (retry), not 500, and the sale waits for recovery', async () => {
+    // Found by npm run test:faults: the retry resumed the sale, recovery asked inventory for the
+    // reservation, and the connection error escaped as a 500 the register cannot act on.
+    const { saleId, key } = await crashSale(false);
+    const real = stack.deps.inventory;
+    const inventory = Object.create(real) as ServiceClient;
+    inventory.call = (async (method: string, path: string) => {
+      throw new UpstreamUnavailableError(`${method} ${path} failed: fetch failed`);
+    }) as ServiceClient['call'];
+    const auth = await stack.deps.verifier.verify(shop.cashier.token);
+    const retry = new Checkout({ ...stack.deps, inventory }).start(auth, key, { storeId: shop.storeId, lines: [], discounts: [], tenders: [] });
+    await expect(retry).rejects.toMatchObject({ status: 503, code: 'sale_recovery_unavailable' });
+    const { rows } = await stack.admin.query('SELECT status FROM sales.sales WHERE id = $1', [saleId]);
+    expect(rows[0].status).toBe('reserved');
+    // Once inventory answers again, the sweep (or the next retry) compensates it as usual.
+    await stack.admin.query("UPDATE sales.sales SET lease_until = now() - interval '1 second' WHERE id = $1", [saleId]);
+    expect(await sweeper().sweepOnce()).toContain(saleId);
   });
 
   it('when two sweeps run at once (two replicas), then each interrupted sale is recovered exactly once', async () => {

@@ -12,7 +12,7 @@ import { PROBLEM_CONTENT_TYPE } from './errors';
  *
  * Lifecycle of one key:
  *   absent/expired --INSERT in_progress (lease)--> in_progress --response < 500--> completed (replayed)
- *                                                   |   \--response >= 500--> deleted (a retry runs again)
+ *                                                   |   \--response >= 500 or Retry-After--> deleted (a retry runs again)
  *                                                   \--lease lapsed: one retry takes it over atomically
  *
  * Scope and hash:
@@ -30,7 +30,9 @@ import { PROBLEM_CONTENT_TYPE } from './errors';
  *   with `Idempotent-Replayed: true`; problem bodies (status >= 400) go out as application/problem+json.
  *   Other response headers (e.g. Location) are not stored. Routes behind this middleware answer JSON;
  *   a non-JSON body is stored and replayed as a JSON string.
- * - Every answer < 500 is stored, including 4xx from validation or domain rules; 5xx is never stored.
+ * - Every answer < 500 is stored, including 4xx from validation or domain rules; 5xx is never stored,
+ *   nor is an answer with a Retry-After header (e.g. 409 sale_in_progress): it asks the client to come
+ *   back, so the retry must run again and get the real outcome, not a replay of "still running".
  * - A request whose lease was taken over (it ran longer than leaseSeconds) still answers its own client,
  *   but its outcome is fenced out of the record: only the current lease holder may complete or delete it.
  *   Handlers must still be idempotent in their domain (e.g. sales unique on tenant + key), because a
@@ -319,8 +321,10 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
         res.end = originalEnd;
         originalEnd.apply(res, args as EndArgs);
       };
+      // "Ask again later" (a 5xx, or any answer with Retry-After such as 409 sale_in_progress) is
+      // not the outcome: stored, it would be replayed for the key's whole life instead of the result.
       const work =
-        status >= 500
+        status >= 500 || res.getHeader('retry-after') !== undefined
           ? withTenant(pool, scope.tenantId, (c) =>
               c.query(`DELETE FROM ${table} WHERE tenant_id = $1 AND route = $2 AND key = $3 AND state = 'in_progress' AND locked_until = $4::timestamptz`, [
                 ...pk,

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import request from 'supertest';
 import { withTenant } from '@pos/database';
 import { z } from '@pos/types';
-import { conflict, type Logger } from '@pos/utils';
+import { ProblemError, conflict, type Logger } from '@pos/utils';
 import { createServiceApp, idempotency, IdempotencyKeyHeader, idempotencyRequestHash, pruneExpiredIdempotencyKeys, type TokenVerifier } from '../src';
 import { createTempSchema, type TempSchema } from '../../../scripts/test/temp-schema';
 
@@ -104,6 +104,22 @@ describe('idempotency middleware', () => {
             flakyAttempts.set(key, attempt);
             await record(auth.tenantId, key, { attempt });
             if (attempt === 1) throw new Error('processor exploded');
+            return { attempt };
+          },
+        });
+        table.add({
+          method: 'post',
+          path: '/api/v1/busy-first',
+          summary: 'Answers "still running, retry" (409 with Retry-After) on the first attempt per key',
+          roles: ['owner'],
+          responses: { 201: { description: 'Created' }, 409: { description: 'Still running' } },
+          before: [idempotency(options)],
+          handler: async ({ auth, req }) => {
+            const key = req.get('idempotency-key')!;
+            const attempt = (flakyAttempts.get(key) ?? 0) + 1;
+            flakyAttempts.set(key, attempt);
+            await record(auth.tenantId, key, { attempt });
+            if (attempt === 1) throw new ProblemError(409, 'thing_in_progress', 'Conflict', 'Still running; retry shortly', undefined, { 'Retry-After': '2' });
             return { attempt };
           },
         });
@@ -291,6 +307,22 @@ describe('idempotency middleware', () => {
 
     expect(await effects(key)).toBe(2);
     expect((await records(key))[0]).toMatchObject({ state: 'completed', response_status: 201, response_body: { attempt: 2 } });
+  });
+
+  it('when the handler answers "retry later" (a 409 with Retry-After), then it is not stored and the retry gets the real outcome', async () => {
+    // A stored "still running" would be replayed for the key's whole life (30 days for sales): the
+    // register would never learn whether the sale completed (found by npm run test:faults).
+    const key = randomUUID();
+    const first = await post('/api/v1/busy-first', key, {});
+    expect(first.status).toBe(409);
+    expect(first.headers['retry-after']).toBe('2');
+    expect(await records(key)).toHaveLength(0);
+
+    const second = await post('/api/v1/busy-first', key, {});
+    expect(second.status).toBe(201);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect(second.body).toEqual({ attempt: 2 });
+    expect((await records(key))[0]).toMatchObject({ state: 'completed', response_status: 201 });
   });
 
   it('when the handler answers a 4xx problem, then it is stored and replayed as application/problem+json', async () => {
