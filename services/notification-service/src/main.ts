@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { createPool } from '@pos/database';
-import { EventConsumer } from '@pos/events';
+import { EventConsumer, OutboxRelay } from '@pos/events';
 import { startServer } from '@pos/http';
 import { createServiceLogger } from '@pos/mongo';
 import { ConfigError, loadConfig } from '@pos/utils';
@@ -20,7 +20,10 @@ async function main(): Promise<void> {
   // The worker claims due deliveries of every tenant: worker role (BYPASSRLS), serves no requests.
   const workerPool = createPool({ connectionString: config.WORKER_DATABASE_URL, max: Math.max(3, config.DELIVERY_CONCURRENCY + 1), applicationName: 'notification-service-worker' });
   const consumerRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  consumerRedis.on('error', () => undefined);
+  const relayRedis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  for (const r of [consumerRedis, relayRedis]) r.on('error', () => undefined);
+  // Its outbox holds the audit records of its writes (templates, settings, subscriptions, sends).
+  const relay = new OutboxRelay({ pool: workerPool, redis: relayRedis, schema: SCHEMA, service: 'notification-service', logger, registry: service.metrics });
   const worker = new DeliveryWorker({ pool: workerPool, config, email: deps.email, sms: deps.sms, push: deps.push, contacts: deps.contacts, logger, registry: service.metrics });
   deps.onQueued = () => worker.wake();
   const consumer = new EventConsumer({
@@ -34,6 +37,7 @@ async function main(): Promise<void> {
     registry: service.metrics,
   });
   worker.start();
+  relay.start();
   await consumer.start();
 
   await startServer(service.app, {
@@ -42,8 +46,8 @@ async function main(): Promise<void> {
     logger,
     onDrain: () => service.setDraining(),
     onClose: async () => {
-      await Promise.allSettled([worker.stop(), consumer.stop()]);
-      await Promise.allSettled([workerPool.end(), consumerRedis.quit()]);
+      await Promise.allSettled([worker.stop(), consumer.stop(), relay.stop()]);
+      await Promise.allSettled([workerPool.end(), consumerRedis.quit(), relayRedis.quit()]);
       await closeDeps(deps);
       await closeLogs();
     },
