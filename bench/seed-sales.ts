@@ -6,9 +6,9 @@
 //
 // What it writes, per sale: 1-5 lines of the tenant's catalog (3 on average, quantity 1-3, priced and
 // taxed as the store prices them), one captured tender (about 60 % card, 40 % cash with change), a
-// receipt number, spread evenly over the `--days` store-local days before today, the tenant's
-// stores, and `--cashiers` cashiers per store, 08:00-20:00 store time, in one closed shift per
-// cashier, store and day. Today's sales are left alone, so measurements of today (list, Z-report)
+// receipt number; spread evenly over the `--days` store-local days before today (in date order, as
+// they would have been written), the tenant's stores, and `--cashiers` cashiers per store,
+// 08:00-20:00 store time, in one closed shift per cashier, store and day. Today's sales are left alone, so measurements of today (list, Z-report)
 // see the same rows before and after seeding and differ only by the size of the tables.
 // Not written: payments-schema rows, stock movements and events (no report reads them), refunds.
 // Runs as the schema owner (a superuser here, so row-level security does not filter the inserts);
@@ -62,16 +62,19 @@ export async function seedSales(db: pg.Client, o: SeedOptions): Promise<Record<s
          FROM inventory.products WHERE tenant_id = ${tenant} AND deleted_at IS NULL`,
   );
   await db.query('CREATE INDEX ON seed_products (i)');
-  // Sale n: day, store and cashier from n (even spread); minute of the day and everything else from
-  // a hash of n, so the data looks irregular but a rerun with the same n writes the same shape.
+  // Sale n, oldest first, so that the table's physical order is the order a year of trading would
+  // have written it in (a day's sales share pages): its day and minute from n's place in the run,
+  // store and cashier in turn, line count and card or cash from a hash of n.
   await step(
     'sales (temp)',
     `CREATE TEMP TABLE seed_sales AS
        SELECT n, md5(${literal(batch)} || ':sale:' || n)::uuid AS id, st.id AS store_id, st.currency, st.tax_inclusive, st.timezone,
-              (current_date - 1 - (n % ${o.days}))::date AS business_date,
-              md5(${tenant}::text || ':cashier:' || st.i || ':' || ((n / (${o.days} * ${stores})) % ${o.cashiers}))::uuid::text AS cashier_id,
-              (abs(hashint4(n)::bigint) % 720) AS minute, abs(hashint4(n + 1)::bigint) % 5 + 1 AS line_count, abs(hashint4(n + 2)::bigint) % 10 < 6 AS card
-         FROM generate_series(1, ${o.rows}) n JOIN seed_stores st ON st.i = (n / ${o.days}) % ${stores}`,
+              (current_date - ${o.days} + ((n - 1)::bigint * ${o.days} / ${o.rows})::int)::date AS business_date,
+              md5(${tenant}::text || ':cashier:' || st.i || ':' || ((n / ${stores}) % ${o.cashiers}))::uuid::text AS cashier_id,
+              (((n - 1)::bigint * ${o.days}) % ${o.rows}) * 720 / ${o.rows} AS minute,
+              abs(hashint4(n + 1)::bigint) % 5 + 1 AS line_count, abs(hashint4(n + 2)::bigint) % 10 < 6 AS card
+         FROM generate_series(1, ${o.rows}) n JOIN seed_stores st ON st.i = n % ${stores}
+        ORDER BY n`,
   );
   await step(
     'lines (temp)',
@@ -108,7 +111,8 @@ export async function seedSales(db: pg.Client, o: SeedOptions): Promise<Record<s
        FROM seed_sales s
        JOIN (SELECT sale_id, sum(gross) AS gross, sum(tax) AS tax, sum(CASE WHEN tax_inclusive THEN gross ELSE gross + tax END) AS total
                FROM seed_lines GROUP BY sale_id) t ON t.sale_id = s.id
-       CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', (s.business_date + time '08:00' + s.minute * interval '1 minute') AT TIME ZONE s.timezone) AS at) a`,
+       CROSS JOIN LATERAL (SELECT date_trunc('milliseconds', (s.business_date + time '08:00' + s.minute * interval '1 minute') AT TIME ZONE s.timezone) AS at) a
+      ORDER BY s.n`,
     [o.tenantId, batch, receiptBase],
   );
   await step(
@@ -116,14 +120,14 @@ export async function seedSales(db: pg.Client, o: SeedOptions): Promise<Record<s
     `INSERT INTO sales.sale_lines (id, tenant_id, sale_id, line_no, product_id, sku, name, quantity, unit_price, catalog_price, tax_rate_bps, line_discount, order_discount, tax, total)
      SELECT md5(sale_id || ':' || line_no)::uuid, $1::uuid, sale_id, line_no, product_id, sku, name, qty, unit_price, unit_price, tax_rate_bps, 0, 0, tax,
             CASE WHEN tax_inclusive THEN gross ELSE gross + tax END
-       FROM seed_lines`,
+       FROM seed_lines ORDER BY n, line_no`,
     [o.tenantId],
   );
   await step(
     'sale_tenders',
     `INSERT INTO sales.sale_tenders (id, tenant_id, sale_id, tender_no, method, tendered, applied, payment_key, status)
      SELECT md5(s.id || ':tender')::uuid, $1::uuid, s.id, 0, CASE WHEN t.card THEN 'card' ELSE 'cash' END, s.total + s.change_due, s.total, s.id || ':tender:0', 'captured'
-       FROM sales.sales s JOIN seed_sales t ON t.id = s.id`,
+       FROM sales.sales s JOIN seed_sales t ON t.id = s.id ORDER BY t.n`,
     [o.tenantId],
   );
   await db.query('COMMIT');
