@@ -555,7 +555,7 @@ ${growthTargets
 Seeding ${large.seeded.toLocaleString('en-US')} sales took ${Object.values(large.seedSeconds).reduce((a, b) => a + b, 0).toFixed(0)} s (${Object.entries(large.seedSeconds).map(([k, v]) => `${k} ${v}`).join(', ')}).
 `
         : '';
-    const table = `### ${PRODUCTS.toLocaleString('en-US')} products, ${STORES} stores, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each (${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)
+    const table = `### ${PRODUCTS.toLocaleString('en-US')} products, ${STORES} stores${Object.keys(summary).length ? `, ${CONNECTIONS} connections, ${ROUNDS} x ${DURATION} s each` : ''} (${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC)
 ${
   Object.keys(summary).length
     ? `
