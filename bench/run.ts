@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     await waitOutboxDrained(admin);
     // Autovacuum would gather statistics after such a bulk load; it is off on some machines (this
     // one). Without them the planner expects an empty catalog and a cold lookup scans all 10,000
-    // products (27 ms instead of 0.1).
+    // products (27 ms instead of 0.14).
     await admin.query('VACUUM ANALYZE');
     const shift = await call<{ id: string }>(`${api}/shifts`, { method: 'POST', expect: 201, headers: headers(), body: JSON.stringify({ storeId, openingFloat: { amount: 10_000, currency: 'USD' } }) });
 
