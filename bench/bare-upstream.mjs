@@ -1,20 +1,24 @@
 #!/usr/bin/env node
-// The baseline upstream of the lookup benchmark: a bare Express 5 app with a single route,
-// `GET /api/v1/products/lookup`, answering a fixed product (the JSON of a real lookup, passed in
-// BENCH_PRODUCT_JSON, so both measurements move the same bytes). No middleware, no token check,
-// no I/O: it is the ceiling the real inventory-service is compared with, behind the same gateway.
+// The baseline upstream of `npm run bench`: a bare Express 5 app answering each GET route under test
+// with a fixed body, the JSON of a real answer of that route captured earlier in the same run
+// (BENCH_RESPONSES_FILE: {"<path>": "<body>"}), so both measurements move the same bytes. No
+// middleware, no token check, no I/O: the ceiling the real services are compared with, behind the
+// same gateway.
+import { readFileSync } from 'node:fs';
 import express from 'express';
 
 const port = Number(process.env.PORT ?? 0);
-const product = JSON.parse(process.env.BENCH_PRODUCT_JSON ?? '{"id":"00000000-0000-0000-0000-000000000000","sku":"SKU-1","name":"Product 1","barcodes":["0000000000001"],"price":{"amount":499,"currency":"USD"},"taxRateBps":825}');
+const responses = new Map(Object.entries(JSON.parse(readFileSync(process.env.BENCH_RESPONSES_FILE, 'utf8'))));
 
 const app = express();
 app.disable('x-powered-by');
-app.get('/api/v1/products/lookup', (_req, res) => {
-  res.json(product);
-});
 app.get('/health', (_req, res) => {
   res.json({ status: 'ok', service: 'bench-bare-upstream' });
+});
+app.use((req, res) => {
+  const body = req.method === 'GET' ? responses.get(req.path) : undefined;
+  if (body === undefined) res.status(404).json({ status: 404, title: 'Not Found' });
+  else res.type('application/json').send(body);
 });
 
 const server = app.listen(port, '127.0.0.1', () => {

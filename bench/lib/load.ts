@@ -1,6 +1,7 @@
 // One autocannon measurement: N connections (closed loop: each sends its next request when the
 // previous answer arrived) for a fixed time or count, with our own sub-millisecond latency record
 // (autocannon's histogram keeps whole milliseconds) of the 2xx answers.
+import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 
 export interface LoadOptions {
@@ -13,6 +14,10 @@ export interface LoadOptions {
   headers: Record<string, string>;
   /** The path of each request (called once per request). */
   nextPath: () => string;
+  /** A POST with this body and a fresh Idempotency-Key per request (each one a new sale, never a replay). */
+  post?: string;
+  /** Seconds before a request counts as timed out (default 10). */
+  timeout?: number;
 }
 
 export interface Measurement {
@@ -66,15 +71,17 @@ export async function measure(options: LoadOptions): Promise<Measurement> {
     url: options.url,
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration ?? 10 }),
-    timeout: 10,
+    timeout: options.timeout ?? 10,
     headers: options.headers,
     requests: [
       {
-        method: 'GET',
-        setupRequest: (req) => {
-          req.path = options.nextPath();
-          return req;
-        },
+        method: options.post === undefined ? 'GET' : 'POST',
+        ...(options.post === undefined ? {} : { body: options.post }),
+        setupRequest: (req) => ({
+          ...req,
+          path: options.nextPath(),
+          ...(options.post === undefined ? {} : { headers: { ...req.headers, 'idempotency-key': randomUUID() } }),
+        }),
       },
     ],
   });
