@@ -9,8 +9,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function withTenant<T>(pool: Pool, tenantId: string, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   if (!UUID.test(tenantId)) throw new TypeError('withTenant needs a tenant uuid');
-  return withTransaction(pool, async (client) => {
-    await client.query("SELECT set_config('app.tenant_id', $1, true)", [tenantId]);
-    return fn(client);
-  });
+  // BEGIN and the setting in one round trip (a simple-protocol query may hold both). Inlining the
+  // value is safe only because it has just matched the uuid pattern above.
+  return withTransaction(pool, fn, `BEGIN; SELECT set_config('app.tenant_id', '${tenantId.toLowerCase()}', true)`);
 }
