@@ -21,6 +21,7 @@ import {
   insertLines,
   insertSale,
   insertTenders,
+  markReserved,
   nextReceiptNumber,
   renewLease,
   saleView,
@@ -124,7 +125,7 @@ export class Checkout {
         shiftId = chosen.shiftId;
         if (chosen.flag) flags.push(chosen.flag);
       }
-      const ok = await insertSale(db, {
+      const sale = await insertSale(db, {
         id: saleId,
         tenant_id: auth.tenantId,
         store_id: store.id,
@@ -147,8 +148,8 @@ export class Checkout {
         offline: occurredAt ? { occurredAt, terminalId: body.offline!.terminalId } : null,
         leaseSeconds: this.deps.config.SALE_LEASE_SECONDS,
       });
-      if (!ok) return undefined;
-      await insertLines(
+      if (!sale) return undefined;
+      const lines = await insertLines(
         db,
         auth.tenantId,
         draft.priced.lines.map((l, i) => ({
@@ -171,7 +172,7 @@ export class Checkout {
           discount_spec: body.lines[i]!.discount ?? null,
         })),
       );
-      await insertTenders(
+      const tenders = await insertTenders(
         db,
         auth.tenantId,
         draft.plan.tenders.map((t) => {
@@ -188,7 +189,7 @@ export class Checkout {
           };
         }),
       );
-      return findSale(db, auth.tenantId, saleId);
+      return { sale, lines, tenders };
     });
     if (!inserted) {
       // Another request with this key won the race: answer with that sale.
@@ -290,8 +291,7 @@ export class Checkout {
     const order = plan.ok ? plan.captureOrder : [];
     await withTenant(pool, tenantId, async (db) => {
       if (offline && leftNegativeStock(reserve.body.lines)) await addSaleFlags(db, tenantId, saleId, ['negative_stock']);
-      await setSaleStatus(db, tenantId, saleId, 'reserved');
-      if (order.length) await renewLease(db, tenantId, saleId, paymentLeaseSeconds);
+      await markReserved(db, tenantId, saleId, order.length ? paymentLeaseSeconds : config.SALE_LEASE_SECONDS);
     });
 
     const captured: CapturedTender[] = [];
@@ -341,10 +341,14 @@ export class Checkout {
     const { full, completedNow } = await withTenant(this.deps.pool, tenantId, async (db) => {
       const current = (await findSale(db, tenantId, saleId, true))!;
       if (current.sale.status === 'completed') return { full: current, completedNow: false };
-      for (const t of captured) await setTenderOutcome(db, tenantId, t.tenderId, 'captured', t.paymentId, t.details);
+      // Built from what the updates return, not read again: the sale row is locked since findSale.
+      const tenders = new Map(current.tenders.map((t) => [t.id, t]));
+      for (const t of captured) {
+        const row = await setTenderOutcome(db, tenantId, t.tenderId, 'captured', t.paymentId, t.details);
+        if (row) tenders.set(row.id, row);
+      }
       const receipt = await nextReceiptNumber(db, tenantId, current.sale.store_id);
-      await completeSale(db, tenantId, saleId, receipt);
-      const done = (await findSale(db, tenantId, saleId))!;
+      const done: FullSale = { sale: await completeSale(db, tenantId, saleId, receipt), lines: current.lines, tenders: [...tenders.values()] };
       await writeEvent(db, { schema: SCHEMA, type: EVENTS.saleCompleted, tenantId, data: { ...saleView(done) } });
       return { full: done, completedNow: true };
     });

@@ -131,22 +131,23 @@ export async function insertSale(
     leaseSeconds: number;
     offline: { occurredAt: Date; terminalId: string } | null;
   },
-): Promise<boolean> {
-  const { rowCount } = await db.query(
+): Promise<SaleRow | undefined> {
+  const { rows } = await db.query<SaleRow>(
     `INSERT INTO sales.sales (id, tenant_id, store_id, shift_id, cashier_id, customer_id, idempotency_key, status, currency, tax_inclusive,
         subtotal, discount_total, tax_total, total, cash_applied, change_due, discounts, business_date, lease_until,
         occurred_at, terminal_id, synced_at, flags, created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now() + make_interval(secs => $19),
         date_trunc('milliseconds', $20::timestamptz), $21, CASE WHEN $20::timestamptz IS NULL THEN NULL ELSE date_trunc('milliseconds', now()) END, $22::text[],
         date_trunc('milliseconds', COALESCE($20::timestamptz, now())))
-     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`,
+     ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+     RETURNING *, business_date::text AS business_date`,
     [
       s.id, s.tenant_id, s.store_id, s.shift_id, s.cashier_id, s.customer_id, s.idempotency_key, s.status, s.currency, s.tax_inclusive,
       s.subtotal, s.discount_total, s.tax_total, s.total, s.cash_applied, s.change_due, JSON.stringify(s.discounts), s.business_date, s.leaseSeconds,
       s.offline?.occurredAt ?? null, s.offline?.terminalId ?? null, normaliseFlags(s.flags),
     ],
   );
-  return rowCount === 1;
+  return rows[0];
 }
 
 /** Adds flags to a sale (a set: adding one twice changes nothing). */
@@ -158,25 +159,29 @@ export async function addSaleFlags(db: Queryable, tenantId: string, id: string, 
   if (next.length !== rows[0].flags.length) await db.query('UPDATE sales.sales SET flags = $3::text[] WHERE tenant_id = $1 AND id = $2', [tenantId, id, next]);
 }
 
-export async function insertLines(db: Queryable, tenantId: string, lines: Array<Omit<LineRow, 'refunded_quantity' | 'refunded_total' | 'refunded_tax'> & { discount_spec: unknown }>): Promise<void> {
-  await db.query(
+export async function insertLines(db: Queryable, tenantId: string, lines: Array<Omit<LineRow, 'refunded_quantity' | 'refunded_total' | 'refunded_tax'> & { discount_spec: unknown }>): Promise<LineRow[]> {
+  const { rows } = await db.query<LineRow>(
     `INSERT INTO sales.sale_lines (id, tenant_id, sale_id, line_no, product_id, sku, name, quantity, unit_price, catalog_price, price_override_by,
         tax_rate_bps, line_discount, order_discount, tax, total, discount_spec)
      SELECT x.id, $1, x.sale_id, x.line_no, x.product_id, x.sku, x.name, x.quantity, x.unit_price, x.catalog_price, x.price_override_by,
             x.tax_rate_bps, x.line_discount, x.order_discount, x.tax, x.total, x.discount_spec
        FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, sale_id uuid, line_no int, product_id uuid, sku text, name text, quantity int, unit_price bigint,
-            catalog_price bigint, price_override_by text, tax_rate_bps int, line_discount bigint, order_discount bigint, tax bigint, total bigint, discount_spec jsonb)`,
+            catalog_price bigint, price_override_by text, tax_rate_bps int, line_discount bigint, order_discount bigint, tax bigint, total bigint, discount_spec jsonb)
+     RETURNING *`,
     [tenantId, JSON.stringify(lines)],
   );
+  return rows.sort((a, b) => a.line_no - b.line_no);
 }
 
-export async function insertTenders(db: Queryable, tenantId: string, tenders: Array<Pick<TenderRow, 'id' | 'sale_id' | 'tender_no' | 'method' | 'tendered' | 'applied' | 'payment_key' | 'details'>>): Promise<void> {
-  await db.query(
+export async function insertTenders(db: Queryable, tenantId: string, tenders: Array<Pick<TenderRow, 'id' | 'sale_id' | 'tender_no' | 'method' | 'tendered' | 'applied' | 'payment_key' | 'details'>>): Promise<TenderRow[]> {
+  const { rows } = await db.query<TenderRow>(
     `INSERT INTO sales.sale_tenders (id, tenant_id, sale_id, tender_no, method, tendered, applied, payment_key, status, details)
      SELECT x.id, $1, x.sale_id, x.tender_no, x.method, x.tendered, x.applied, x.payment_key, 'pending', x.details
-       FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, sale_id uuid, tender_no int, method text, tendered bigint, applied bigint, payment_key text, details jsonb)`,
+       FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, sale_id uuid, tender_no int, method text, tendered bigint, applied bigint, payment_key text, details jsonb)
+     RETURNING *`,
     [tenantId, JSON.stringify(tenders)],
   );
+  return rows.sort((a, b) => a.tender_no - b.tender_no);
 }
 
 export async function findSale(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<FullSale | undefined> {
@@ -209,10 +214,26 @@ export async function setSaleStatus(db: Queryable, tenantId: string, id: string,
   );
 }
 
-export async function setTenderOutcome(db: Queryable, tenantId: string, tenderId: string, status: TenderRow['status'], paymentId: string | null, details?: Record<string, unknown>): Promise<void> {
-  await db.query(
-    "UPDATE sales.sale_tenders SET status = $3, payment_id = COALESCE($4, payment_id), details = details || $5::jsonb WHERE tenant_id = $1 AND id = $2",
+export async function setTenderOutcome(
+  db: Queryable,
+  tenantId: string,
+  tenderId: string,
+  status: TenderRow['status'],
+  paymentId: string | null,
+  details?: Record<string, unknown>,
+): Promise<TenderRow | undefined> {
+  const { rows } = await db.query<TenderRow>(
+    'UPDATE sales.sale_tenders SET status = $3, payment_id = COALESCE($4, payment_id), details = details || $5::jsonb WHERE tenant_id = $1 AND id = $2 RETURNING *',
     [tenantId, tenderId, status, paymentId, JSON.stringify(details ?? {})],
+  );
+  return rows[0];
+}
+
+/** Stock taken: the sale is `reserved` and leased for the payments about to be taken. */
+export async function markReserved(db: Queryable, tenantId: string, id: string, leaseSeconds: number): Promise<void> {
+  await db.query(
+    "UPDATE sales.sales SET status = 'reserved', version = version + 1, lease_until = now() + make_interval(secs => $3) WHERE tenant_id = $1 AND id = $2",
+    [tenantId, id, leaseSeconds],
   );
 }
 
@@ -227,12 +248,14 @@ export async function nextReceiptNumber(db: Queryable, tenantId: string, storeId
   return rows[0]!.last_number;
 }
 
-export async function completeSale(db: Queryable, tenantId: string, id: string, receiptNumber: number): Promise<void> {
-  await db.query(
+export async function completeSale(db: Queryable, tenantId: string, id: string, receiptNumber: number): Promise<SaleRow> {
+  const { rows } = await db.query<SaleRow>(
     // An offline sale completed when it happened at the till; its receipt number is still the next at sync.
-    "UPDATE sales.sales SET status = 'completed', receipt_number = $3, completed_at = COALESCE(occurred_at, now()), version = version + 1 WHERE tenant_id = $1 AND id = $2",
+    `UPDATE sales.sales SET status = 'completed', receipt_number = $3, completed_at = COALESCE(occurred_at, now()), version = version + 1
+      WHERE tenant_id = $1 AND id = $2 RETURNING *, business_date::text AS business_date`,
     [tenantId, id, receiptNumber],
   );
+  return rows[0]!;
 }
 
 export async function extendLease(db: Queryable, tenantId: string, id: string, seconds: number): Promise<boolean> {
