@@ -39,6 +39,9 @@ export interface TokenVerifier {
   verify(token: string): Promise<AuthContext>;
 }
 
+const VERIFIED_TOKEN_CACHE_SIZE = 10_000;
+const VERIFIED_TOKEN_CACHE_MS = 60_000;
+
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const { issuer, audience = ACCESS_TOKEN_AUDIENCE, refetchCooldownMs = 10_000, cacheMaxAgeMs = 10 * 60_000 } = options;
   if (!options.jwksUrl && !options.fetchJwks) throw new Error('createTokenVerifier needs jwksUrl or fetchJwks');
@@ -57,9 +60,16 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   });
 
   const parsedKeys = new Map<string, { key: KeyObject; until: number }>();
+  // Tokens already verified, by their full text (signature included, so only that exact token
+  // matches), until they expire but for at most a minute: one checkout presents the same user token
+  // and service tokens again and again, and an ECDSA verification costs far more than a lookup.
+  const verified = new Map<string, { auth: AuthContext; until: number }>();
 
   return {
     async verify(token: string): Promise<AuthContext> {
+      const hit = verified.get(token);
+      if (hit && hit.until > Date.now()) return { ...hit.auth, stores: [...hit.auth.stores] };
+      if (hit) verified.delete(token);
       const decoded = jwt.decode(token, { complete: true });
       if (!decoded || typeof decoded.payload === 'string') throw unauthorized('The access token is malformed', 'invalid_token');
       const { alg, kid } = decoded.header;
@@ -87,7 +97,10 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       const claims = AccessClaimsSchema.safeParse(payload);
       if (!claims.success) throw unauthorized('The access token claims are not valid', 'invalid_token');
       const c = claims.data;
-      return { userId: c.sub, tenantId: c.tid, role: c.role, stores: c.stores, tokenId: c.jti, token };
+      const auth: AuthContext = { userId: c.sub, tenantId: c.tid, role: c.role, stores: c.stores, tokenId: c.jti, token };
+      if (verified.size >= VERIFIED_TOKEN_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(token, { auth, until: Math.min(c.exp * 1000, Date.now() + VERIFIED_TOKEN_CACHE_MS) });
+      return { ...auth, stores: [...auth.stores] };
     },
   };
 }
