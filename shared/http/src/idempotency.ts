@@ -127,9 +127,9 @@ interface Scope {
 async function acquire(client: PoolClient, s: Scope, hash: string, ttlSeconds: number, leaseSeconds: number): Promise<Acquired> {
   const pk = [s.tenantId, s.route, s.key];
   // A row can vanish between our INSERT conflicting and our SELECT (a 5xx release or an expiry
-  // delete in another transaction); then insert again.
+  // delete in another transaction); then insert again. An expired record is deleted only when it is
+  // in the way: almost every key is new, and then the INSERT is the only statement.
   for (let attempt = 0; attempt < 3; attempt++) {
-    await client.query(`DELETE FROM ${s.table} WHERE tenant_id = $1 AND route = $2 AND key = $3 AND expires_at < now()`, pk);
     const inserted = await client.query<{ lease: string }>(
       `INSERT INTO ${s.table} (tenant_id, route, key, request_hash, state, locked_until, expires_at)
        VALUES ($1, $2, $3, $4, 'in_progress', now() + make_interval(secs => $5), now() + make_interval(secs => $6))
@@ -145,14 +145,20 @@ async function acquire(client: PoolClient, s: Scope, hash: string, ttlSeconds: n
       response_status: number | null;
       body: string | null;
       remaining: number;
+      expired: boolean;
     }>(
       `SELECT request_hash, state, response_status, response_body::text AS body,
-              GREATEST(1, ceil(extract(epoch FROM coalesce(locked_until, now()) - now())))::int AS remaining
+              GREATEST(1, ceil(extract(epoch FROM coalesce(locked_until, now()) - now())))::int AS remaining,
+              expires_at < now() AS expired
          FROM ${s.table} WHERE tenant_id = $1 AND route = $2 AND key = $3`,
       pk,
     );
     const row = found.rows[0];
     if (!row) continue;
+    if (row.expired) {
+      await client.query(`DELETE FROM ${s.table} WHERE tenant_id = $1 AND route = $2 AND key = $3 AND expires_at < now()`, pk);
+      continue;
+    }
     if (row.request_hash !== hash) return { kind: 'mismatch' };
     if (row.state === 'completed') return { kind: 'replay', status: row.response_status ?? 200, body: row.body };
 
