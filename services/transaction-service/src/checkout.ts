@@ -78,10 +78,11 @@ export class Checkout {
 
   async start(auth: AuthContext, idempotencyKey: string, body: SaleInput): Promise<SaleOutcome> {
     const { pool } = this.deps;
-    // One read transaction for both lookups: every commit on the way to the till costs (docs/performance.md).
-    const [existing, openShift] = await withTenant(pool, auth.tenantId, async (db) => [
+    // One read transaction for the three lookups: every commit on the way to the till costs (docs/performance.md).
+    const [existing, openShift, projectedStore] = await withTenant(pool, auth.tenantId, async (db) => [
       await findSaleByKey(db, auth.tenantId, idempotencyKey),
       body.offline ? undefined : await findOpenShift(db, auth.tenantId, body.storeId, auth.userId),
+      await this.deps.stores.find(db, auth.tenantId, body.storeId),
     ] as const);
     if (existing) {
       // An offline sale interrupted by a crash was compensated, but its goods and cash are gone
@@ -103,7 +104,7 @@ export class Checkout {
       const problem = occurredAtProblem(occurredAt, new Date(), { maxFutureSeconds: this.deps.config.OFFLINE_MAX_CLOCK_SKEW_SECONDS, maxAgeSeconds: SALE_KEY_TTL_SECONDS });
       if (problem) throw badRequest('The offline sale cannot be dated', [{ path: 'offline.occurredAt', message: problem }], 'offline_sale_out_of_range');
     }
-    const store = await this.deps.stores.get(auth.tenantId, body.storeId, auth.token);
+    const store = await this.deps.stores.get(auth.tenantId, body.storeId, auth.token, projectedStore);
     // Online sales need the cashier's open shift; offline ones are never refused for want of one.
     const shift = occurredAt ? undefined : openShift;
     if (!occurredAt && !shift) throw conflict('Open a shift at this store before selling', 'no_open_shift');

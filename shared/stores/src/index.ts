@@ -71,9 +71,17 @@ export class StoreDirectory {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {}
 
-  /** The store of the caller's tenant, or 404; 503 when it must be fetched and auth-service is down. */
-  async get(tenantId: string, storeId: string, token: string): Promise<StoreRow> {
-    const known = await withTenant(this.pool, tenantId, (db) => findStore(db, this.schema, tenantId, storeId));
+  /** The projected store, read in the caller's transaction; undefined when it is not projected (yet). */
+  find(db: Queryable, tenantId: string, storeId: string): Promise<StoreRow | undefined> {
+    return findStore(db, this.schema, tenantId, storeId);
+  }
+
+  /**
+   * The store of the caller's tenant, or 404; 503 when it must be fetched and auth-service is down.
+   * `projected` is what `find` gave in a transaction the caller had open anyway (saves one).
+   */
+  async get(tenantId: string, storeId: string, token: string, projected?: StoreRow): Promise<StoreRow> {
+    const known = projected ?? (await withTenant(this.pool, tenantId, (db) => findStore(db, this.schema, tenantId, storeId)));
     if (known) {
       if (!known.active) throw notFound('Store');
       return known;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ListQuerySchema, z } from '@pos/types';
-import { decodeCursor, pageOf, withTenant } from '@pos/database';
+import { decodeCursor, pageOf, withTenant, type PoolClient } from '@pos/database';
 import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, type AuthContext, type RouteTable } from '@pos/http';
 import { badRequest, conflict, forbidden, notFound, versionConflict } from '@pos/utils';
+import type { StoreRow } from '@pos/stores';
 import type { InventoryDeps } from '../deps';
 import { findLevel, levelView, listLevels, listMovements, movementView, setReorderPoint } from '../data/stock-repository';
 import {
@@ -14,6 +15,7 @@ import {
   reservationView,
   setReservationLines,
   type ReservationLine,
+  type ReservationRow,
 } from '../data/reservation-repository';
 import { SCHEMA, recordMovements, type MovementKind } from '../stock-ledger';
 import {
@@ -247,8 +249,8 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
     handler: async ({ body, auth, res }) => {
       // Cashiers may reserve too, but never past the store's negative-stock rule.
       if (body.allowNegative && auth.role !== 'service') throw forbidden('Only transaction-service may reserve below zero (offline sales)', 'allow_negative_forbidden');
-      const store = await storeFor(auth, body.storeId);
-      const outcome = await withTenant(pool, auth.tenantId, async (db) => {
+      assertStoreAccess(auth, body.storeId);
+      const reserveIn = async (db: PoolClient, store: StoreRow): Promise<{ replayed: boolean; row: ReservationRow }> => {
         if (!(await claimReservation(db, auth.tenantId, body.saleId, store.id))) {
           const existing = (await findReservation(db, auth.tenantId, body.saleId))!;
           if (existing.status === 'released') throw conflict('This sale was released; its stock cannot be reserved again', 'reservation_released');
@@ -271,7 +273,18 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
         const lines: ReservationLine[] = body.lines.map((l) => ({ productId: l.productId, quantity: l.quantity, onHandAfter: after.get(l.productId) }));
         await setReservationLines(db, auth.tenantId, body.saleId, lines);
         return { replayed: false, row: (await findReservation(db, auth.tenantId, body.saleId))! };
+      };
+      // The projected store is read in the reservation's own transaction; only a store not projected
+      // yet (or inactive: 404) takes the directory's slower path first.
+      const projected = await withTenant(pool, auth.tenantId, async (db) => {
+        const store = await stores.find(db, auth.tenantId, body.storeId);
+        return store?.active ? reserveIn(db, store) : null;
       });
+      let outcome = projected;
+      if (!outcome) {
+        const store = await stores.get(auth.tenantId, body.storeId, auth.token);
+        outcome = await withTenant(pool, auth.tenantId, (db) => reserveIn(db, store));
+      }
       if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(outcome.replayed ? 200 : 201).json(reservationView(outcome.row));
     },
