@@ -168,6 +168,20 @@ describe('payment-service: taking payments', () => {
     expect(declinedAgain.body.code).toBe('payment_declined');
   });
 
+  it('when 20 cash requests with one Idempotency-Key arrive at once, then one payment is captured and every answer is it', async () => {
+    const key = randomUUID();
+    const body = tender(shop, 'cash', 1500);
+    const results = await Promise.all(Array.from({ length: 20 }, () => processPayment(pay, svc, body, key)));
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(201));
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(results.filter((r) => r.headers['idempotent-replayed'] === 'true')).toHaveLength(19);
+    const rows = await paymentRows(admin, shop.tenantId, key);
+    expect(rows).toHaveLength(1);
+    expect(await events(admin, 'payment.captured', rows[0].id)).toHaveLength(1);
+    // Recorded by the payment itself, not by the general idempotency record.
+    expect((await admin.query('SELECT 1 FROM payments.idempotency_keys WHERE tenant_id = $1 AND key = $2', [shop.tenantId, key])).rowCount).toBe(0);
+  });
+
   it('when the same Idempotency-Key comes with a different body, then 422 and nothing new is stored', async () => {
     const key = randomUUID();
     const body = tender(shop, 'cash', 300);

@@ -41,7 +41,8 @@ import { PROBLEM_CONTENT_TYPE } from './errors';
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
-const KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
+/** What an Idempotency-Key may be: 1 to 255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 
 /** Document the header on a route: `headers: IdempotencyKeyHeader`. */
@@ -242,7 +243,7 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
         badRequest(`This request requires an ${IDEMPOTENCY_KEY_HEADER} header`, [{ path: 'headers.idempotency-key', message: 'is required' }], 'idempotency_key_required'),
       );
     }
-    if (!KEY_PATTERN.test(key)) {
+    if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
       return next(
         badRequest(
           `The ${IDEMPOTENCY_KEY_HEADER} header is not valid`,

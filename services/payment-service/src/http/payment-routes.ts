@@ -1,5 +1,5 @@
 import { decodeCursor, pageOf, withTenant } from '@pos/database';
-import { IdempotencyKeyHeader, assertStoreAccess, idempotency, type RouteTable } from '@pos/http';
+import { IDEMPOTENCY_KEY_PATTERN, IdempotencyKeyHeader, assertStoreAccess, idempotency, type RouteTable } from '@pos/http';
 import type { PaymentDeps } from '../deps';
 import { SCHEMA } from '../data/schema';
 import { listPayments, paymentView, refundView } from '../data/payment-repository';
@@ -17,6 +17,15 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
   const { pool, logger, config } = deps;
   const payments = new Payments(deps);
   const idempotent = idempotency({ pool, schema: SCHEMA, logger, ttlSeconds: 24 * 60 * 60 });
+  // Cash and terminal-approved cards are recorded in one transaction, idempotent by the payment's own
+  // key (the row is claimed with ON CONFLICT, a repeat replays it, a different body is 422): the
+  // general record would add two transactions to every cash sale and guard nothing more. Methods
+  // that call out (card processor, gift card, loyalty) keep it, for its in-progress guard.
+  const DIRECT_METHODS = new Set(['cash', 'external_card']);
+  const idempotentUnlessDirect: typeof idempotent = (req, res, next) =>
+    DIRECT_METHODS.has((req.body as { method?: unknown } | undefined)?.method as string) && IDEMPOTENCY_KEY_PATTERN.test(req.get('Idempotency-Key') ?? '')
+      ? next()
+      : idempotent(req, res, next); // also the one place that refuses a missing or malformed key
   const noCardData = refuseCardData(logger);
   const timed = <T>(work: (deadline: Deadline) => Promise<T>) => withHandlerTimeout(config.PAYMENT_HANDLER_TIMEOUT_MS, logger, work);
   const keyOf = (req: { get(name: string): string | undefined }) => req.get('Idempotency-Key')!;
@@ -28,7 +37,7 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
     tags,
     roles: TAKE,
     headers: IdempotencyKeyHeader,
-    before: [noCardData, idempotent],
+    before: [noCardData, idempotentUnlessDirect],
     body: ProcessPaymentBody,
     responses: {
       201: { description: 'Captured (also when a payment with this key was already captured)', schema: PaymentSchema },
