@@ -136,7 +136,7 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
       await request(auth).patch(`/api/v1/stores/${shop.storeId}`).set(bearer(shop.accessToken)).send({ version: store.body.version, name: 'Main Street (renamed)' }).expect(200);
       const invited = await request(auth).post('/api/v1/users').set(bearer(shop.accessToken)).send({ email: uniqueEmail('invitee'), name: 'Ivy Invitee', role: 'cashier', storeIds: [shop.storeId] }).expect(201);
       ids.invited = invited.body.id;
-      await request(auth).patch(`/api/v1/users/${invited.body.id}`).set(bearer(shop.accessToken)).send({ version: invited.body.version, name: 'Ivy I.', pin: '4321' }).expect(200);
+      await request(auth).patch(`/api/v1/users/${invited.body.id}`).set(bearer(shop.accessToken)).send({ version: invited.body.version, name: 'Ivy I.', pin: '97531864' }).expect(200);
       await request(auth).post('/api/v1/auth/password-reset').send({ email: shop.email }).expect(202);
       // inventory-service: product create + update, stock adjustment (stockedProduct receives stock)
       const product = await stockedProduct(stack, shop, 1250, 825);
@@ -327,7 +327,8 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
     });
 
     it('then no record holds a password, PIN, token or card number (every document scanned)', async () => {
-      const secrets = [PASSWORD, 'not the password', '4321', shop.accessToken, shop.refreshToken, shop.cashier.token, shop.manager.token, 'tok_visa', ids.giftCardCode!, ids.loggedOutRefresh!];
+      // An 8-digit PIN: a 4-digit one turns up by chance in the random hex of ids and emails.
+      const secrets = [PASSWORD, 'not the password', '97531864', shop.accessToken, shop.refreshToken, shop.cashier.token, shop.manager.token, 'tok_visa', ids.giftCardCode!, ids.loggedOutRefresh!];
       // The one-time tokens travelled in the events (for notification-service): they must not reach the trail.
       for (const { envelope } of events) {
         const data = envelope.data as Record<string, unknown>;
@@ -526,11 +527,11 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
     it('when a password is wrong until the account locks, a PIN is wrong until it locks, and a rotated refresh token is reused, then each is in the audit trail without the secret', async () => {
       const t = await registerTenant(svc.app, 'Secure');
       const cashierEmail = uniqueEmail('pin');
-      const cashier = await request(svc.app).post('/api/v1/users').set(bearer(t.accessToken)).send({ email: cashierEmail, name: 'Pin Cashier', role: 'cashier', storeIds: [t.storeId], pin: '2468' }).expect(201);
+      const cashier = await request(svc.app).post('/api/v1/users').set(bearer(t.accessToken)).send({ email: cashierEmail, name: 'Pin Cashier', role: 'cashier', storeIds: [t.storeId], pin: '24681357' }).expect(201);
       for (let i = 0; i < 3; i++) await request(svc.app).post('/api/v1/auth/login').send({ email: t.email, password: `wrong-${i}-password` }).expect(401);
       await request(svc.app).post('/api/v1/auth/login').send({ email: t.email, password: PASSWORD }).expect(401); // locked
-      for (let i = 0; i < 3; i++) await request(svc.app).post('/api/v1/auth/pin-login').send({ tenantId: t.tenantId, storeId: t.storeId, userId: cashier.body.id, pin: '9999' });
-      await request(svc.app).post('/api/v1/auth/pin-login').send({ tenantId: t.tenantId, storeId: t.storeId, userId: cashier.body.id, pin: '2468' }).expect(429);
+      for (let i = 0; i < 3; i++) await request(svc.app).post('/api/v1/auth/pin-login').send({ tenantId: t.tenantId, storeId: t.storeId, userId: cashier.body.id, pin: '99990000' });
+      await request(svc.app).post('/api/v1/auth/pin-login').send({ tenantId: t.tenantId, storeId: t.storeId, userId: cashier.body.id, pin: '24681357' }).expect(429);
       const rotated = await request(svc.app).post('/api/v1/auth/refresh').send({ refreshToken: t.refreshToken }).expect(200);
       await request(svc.app).post('/api/v1/auth/refresh').send({ refreshToken: t.refreshToken }).expect(401);
 
@@ -560,7 +561,7 @@ describe('audit trail (MongoDB audit_trail, fed by every service through the eve
       });
       expect(security.find((d) => d.action === 'security.token_reused')).toMatchObject({ actor: { id: t.ownerId }, outcome: 'failure', details: { familyId: expect.any(String) } });
       const text = JSON.stringify(docs);
-      for (const s of [PASSWORD, 'wrong-0-password', '9999', '2468', t.refreshToken, rotated.body.refreshToken, rotated.body.accessToken]) expect(text.includes(s)).toBe(false);
+      for (const s of [PASSWORD, 'wrong-0-password', '99990000', '24681357', t.refreshToken, rotated.body.refreshToken, rotated.body.accessToken]) expect(text.includes(s)).toBe(false);
     });
   });
 });
