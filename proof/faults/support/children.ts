@@ -3,7 +3,6 @@
 // an "unexpected exit"), and always stopped at the end — on success, failure, Ctrl-C and process exit.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 
 /**
@@ -114,18 +113,7 @@ export function killAllChildrenNow(): void {
   for (const c of running) if (c.alive) c.child.kill('SIGKILL');
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../bench/lib/processes';
 
 /** Polls until `probe` resolves true; throws with `what` after `timeoutMs`. */
 export async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<number> {

@@ -3,6 +3,7 @@
 // a 503/502/504 or a 409 "still running", until it gets an answer it can act on (bounded).
 import { randomUUID } from 'node:crypto';
 import { sleep } from './children';
+import { mulberry32 } from '../../../scripts/test/seeded-random';
 
 export interface Catalog {
   storeId: string;
@@ -54,18 +55,6 @@ export interface LoadOptions {
   seed: number;
 }
 
-/** A small deterministic generator (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class CheckoutLoad {
   readonly outcomes: KeyOutcome[] = [];
   private running = false;
@@ -73,7 +62,7 @@ export class CheckoutLoad {
   private readonly rnd: () => number;
 
   constructor(private readonly options: LoadOptions) {
-    this.rnd = random(options.seed);
+    this.rnd = mulberry32(options.seed);
   }
 
   start(): void {

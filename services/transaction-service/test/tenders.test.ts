@@ -1,20 +1,5 @@
 import { planTenders, type TenderInput, type TenderMethod } from '../src/domain/tenders';
-
-/** mulberry32: a tiny seeded PRNG, so a failing case can be replayed from its seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomInt(rnd: () => number, min: number, max: number): number {
-  return min + Math.floor(rnd() * (max - min + 1));
-}
+import { mulberry32, randomInt } from '../../../scripts/test/seeded-random';
 
 const METHODS: TenderMethod[] = ['cash', 'card', 'external_card', 'gift_card', 'loyalty'];
 
