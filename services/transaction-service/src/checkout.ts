@@ -3,8 +3,8 @@ import { Counter, type Registry } from 'prom-client';
 import { EVENTS, type z } from '@pos/types';
 import { withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
-import { UpstreamUnavailableError, type AuthContext } from '@pos/http';
-import { ProblemError, badRequest, conflict, forbidden, serviceUnavailable } from '@pos/utils';
+import { UpstreamUnavailableError, idempotencyRequestHash, type AuthContext } from '@pos/http';
+import { ProblemError, badRequest, conflict, forbidden, serviceUnavailable, unprocessable } from '@pos/utils';
 import type { StoreRow } from '@pos/stores';
 import { SCHEMA, type TransactionDeps } from './deps';
 import { businessDate } from './domain/business-date';
@@ -49,6 +49,17 @@ const RETRYABLE = new Set(['inventory_unavailable', 'payment_unavailable']);
 export interface SaleOutcome {
   status: number;
   sale: SaleView;
+  /** The sale existed already under this key: the answer is a replay. */
+  replayed?: boolean;
+}
+
+/** The request a sale's key stands for: the same key with another request is refused (422). */
+export function saleRequestHash(body: SaleInput): string {
+  return idempotencyRequestHash({ method: 'POST', route: 'POST /api/v1/transactions', body });
+}
+
+function keyReused(): ProblemError {
+  return unprocessable('This Idempotency-Key was already used with a different request; use a new key for a new request', 'idempotency_key_reused');
 }
 
 /** A tender payment-service captured, written to the sale together with its completion. */
@@ -84,6 +95,7 @@ export class Checkout {
       body.offline ? undefined : await findOpenShift(db, auth.tenantId, body.storeId, auth.userId),
       await this.deps.stores.find(db, auth.tenantId, body.storeId),
     ] as const);
+    const requestHash = saleRequestHash(body);
     if (existing) {
       // An offline sale interrupted by a crash was compensated, but its goods and cash are gone
       // already: sending it again must book it, not repeat the failure.
@@ -93,6 +105,7 @@ export class Checkout {
           db.query("UPDATE sales.sales SET idempotency_key = idempotency_key || ':attempt:' || id WHERE tenant_id = $1 AND id = $2", [auth.tenantId, existing.sale.id]),
         );
       } else {
+        if (existing.sale.request_hash && existing.sale.request_hash !== requestHash) throw keyReused();
         return this.resume(auth.tenantId, existing);
       }
     }
@@ -147,6 +160,7 @@ export class Checkout {
         business_date: businessDate(soldAt, store.timezone),
         flags,
         offline: occurredAt ? { occurredAt, terminalId: body.offline!.terminalId } : null,
+        request_hash: requestHash,
         leaseSeconds: this.deps.config.SALE_LEASE_SECONDS,
       });
       if (!sale) return undefined;
@@ -194,8 +208,9 @@ export class Checkout {
     });
     if (!inserted) {
       // Another request with this key won the race: answer with that sale.
-      const winner = await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey));
-      return this.resume(auth.tenantId, winner!);
+      const winner = (await withTenant(pool, auth.tenantId, (db) => findSaleByKey(db, auth.tenantId, idempotencyKey)))!;
+      if (winner.sale.request_hash && winner.sale.request_hash !== requestHash) throw keyReused();
+      return this.resume(auth.tenantId, winner);
     }
     return this.drive(inserted, body);
   }
@@ -360,7 +375,9 @@ export class Checkout {
   /** Compensates by key, then records the failure; if compensation cannot finish, the sweep will. */
   private async fail(full: FullSale, failure: { code: string; reason: string }, status: number, extra: Record<string, unknown> = {}): Promise<never> {
     const compensated = await this.compensate(full);
-    if (compensated) await withTenant(this.deps.pool, full.sale.tenant_id, (db) => setSaleStatus(db, full.sale.tenant_id, full.sale.id, 'failed', failure));
+    const details = Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined));
+    // The extra fields are kept so that a retry with the same key gets this very answer.
+    if (compensated) await withTenant(this.deps.pool, full.sale.tenant_id, (db) => setSaleStatus(db, full.sale.tenant_id, full.sale.id, 'failed', { ...failure, details }));
     throw new ProblemError(status, failure.code, status === 402 ? 'Payment Required' : status === 409 ? 'Conflict' : 'Service Unavailable', failure.reason, undefined, undefined, {
       saleId: full.sale.id,
       ...Object.fromEntries(Object.entries(extra).filter(([, v]) => v !== undefined)),
@@ -390,10 +407,11 @@ export class Checkout {
   /** A sale that already exists for this key: its result, or (when its runner died) recover it now. */
   async resume(tenantId: string, existing: FullSale): Promise<SaleOutcome> {
     const { sale } = existing;
-    if (sale.status === 'completed' || sale.status === 'voided') return { status: 201, sale: saleView(existing) };
+    if (sale.status === 'completed' || sale.status === 'voided') return { status: 201, sale: saleView(existing), replayed: true };
     if (sale.status === 'failed') {
       const status = sale.failure_code === 'insufficient_stock' ? 409 : sale.failure_code?.startsWith('payment_declined') || sale.failure_code === 'insufficient_gift_card_balance' || sale.failure_code === 'insufficient_loyalty_points' ? 402 : 409;
-      throw new ProblemError(status, sale.failure_code ?? 'sale_failed', 'Conflict', sale.failure_reason ?? 'The sale failed', undefined, undefined, { saleId: sale.id });
+      const title = status === 402 ? 'Payment Required' : 'Conflict';
+      throw new ProblemError(status, sale.failure_code ?? 'sale_failed', title, sale.failure_reason ?? 'The sale failed', undefined, { 'Idempotent-Replayed': 'true' }, { saleId: sale.id, ...sale.failure_details });
     }
     const claimed = await withTenant(this.deps.pool, tenantId, (db) => extendLease(db, tenantId, sale.id, this.deps.config.SALE_LEASE_SECONDS));
     if (!claimed) throw new ProblemError(409, 'sale_in_progress', 'Conflict', 'This sale is still being processed; retry shortly', undefined, { 'Retry-After': '2' }, { saleId: sale.id });

@@ -164,6 +164,36 @@ describe('transaction-service checkout (real auth, inventory and payment service
     expect(under.body.code).toBe('tenders_do_not_cover_total');
   });
 
+  it('when a failed sale is sent again with its key, then the same answer comes back (a replay, details included) and there is still one sale', async () => {
+    const p = await stockedProduct(stack, shop, 1000, 0, 1);
+    const key = randomUUID();
+    const body = { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 3 }], tenders: [{ method: 'cash', amount: usd(3000) }] };
+    const first = await sell(stack, shop.cashier.token, body, key).expect(409);
+    const again = await sell(stack, shop.cashier.token, body, key).expect(409);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.body).toMatchObject({ code: 'insufficient_stock', saleId: first.body.saleId, shortages: first.body.shortages });
+    const { rows } = await stack.admin.query('SELECT count(*)::int AS n FROM sales.sales WHERE idempotency_key = $1', [key]);
+    expect(rows[0].n).toBe(1);
+    // The sale is its key's record: nothing in the general idempotency table.
+    expect((await stack.admin.query('SELECT 1 FROM sales.idempotency_keys WHERE key = $1', [key])).rowCount).toBe(0);
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(1);
+  });
+
+  it('when a sale was refused for want of a shift, then the same key sells once the shift is open (a refusal before the sale exists is not kept)', async () => {
+    const p = await stockedProduct(stack, shop, 800, 0);
+    const key = randomUUID();
+    const body = { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], tenders: [{ method: 'cash', amount: usd(800) }] };
+    // The owner has no shift in this file (the test after this one relies on that): open and close one.
+    await sell(stack, shop.accessToken, body, key).expect(409);
+    const shiftId = await openShift(stack, shop.accessToken, shop.storeId);
+    const sold = await sell(stack, shop.accessToken, body, key).expect(201);
+    expect(sold.body.status).toBe('completed');
+    await request(stack.app).post(`/api/v1/shifts/${shiftId}/close`).set(bearer(shop.accessToken)).send({ countedCash: usd(10_800) }).expect(200);
+    // Without a key there is no sale at all.
+    const noKey = await request(stack.app).post('/api/v1/transactions').set(bearer(shop.accessToken)).send(body).expect(400);
+    expect(noKey.body.code).toBe('idempotency_key_required');
+  });
+
   it('when the cashier has no open shift at the store, then 409', async () => {
     const p = await stockedProduct(stack, shop, 800, 0);
     const res = await sell(stack, shop.accessToken, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], tenders: [{ method: 'cash', amount: usd(800) }] }).expect(409);

@@ -49,12 +49,8 @@ describe('transaction-service crash recovery sweep', () => {
     const p = await stockedProduct(stack, shop, 700, 0, 10);
     const key = randomUUID();
     const auth = await stack.deps.verifier.verify(shop.cashier.token);
-    void dyingCheckout(captureBeforeDying).start(auth, key, {
-      storeId: shop.storeId,
-      lines: [{ productId: p.id, quantity: 2 }],
-      discounts: [],
-      tenders: [{ method: 'card', amount: usd(1400), cardToken: 'tok_visa' }],
-    });
+    const body = { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 2 }], discounts: [], tenders: [{ method: 'card' as const, amount: usd(1400), cardToken: 'tok_visa' }] };
+    void dyingCheckout(captureBeforeDying).start(auth, key, body);
     let sale: { id: string; status: string } | undefined;
     for (let i = 0; i < 100 && !sale; i++) {
       const { rows } = await stack.admin.query("SELECT id, status FROM sales.sales WHERE idempotency_key = $1 AND status = 'reserved'", [key]);
@@ -69,7 +65,7 @@ describe('transaction-service crash recovery sweep', () => {
       }
     }
     await stack.admin.query("UPDATE sales.sales SET lease_until = now() - interval '1 second' WHERE id = $1", [sale!.id]);
-    return { saleId: sale!.id, productId: p.id, key };
+    return { saleId: sale!.id, productId: p.id, key, body };
   };
 
   it('when the process died before the card was charged, then the sweep compensates: stock back, sale failed', async () => {
@@ -95,14 +91,14 @@ describe('transaction-service crash recovery sweep', () => {
   it('when the register retries an interrupted sale while inventory-service is down, then 503 (retry), not 500, and the sale waits for recovery', async () => {
     // Found by npm run test:faults: the retry resumed the sale, recovery asked inventory for the
     // reservation, and the connection error escaped as a 500 the register cannot act on.
-    const { saleId, key } = await crashSale(false);
+    const { saleId, key, body } = await crashSale(false);
     const real = stack.deps.inventory;
     const inventory = Object.create(real) as ServiceClient;
     inventory.call = (async (method: string, path: string) => {
       throw new UpstreamUnavailableError(`${method} ${path} failed: fetch failed`);
     }) as ServiceClient['call'];
     const auth = await stack.deps.verifier.verify(shop.cashier.token);
-    const retry = new Checkout({ ...stack.deps, inventory }).start(auth, key, { storeId: shop.storeId, lines: [], discounts: [], tenders: [] });
+    const retry = new Checkout({ ...stack.deps, inventory }).start(auth, key, body);
     await expect(retry).rejects.toMatchObject({ status: 503, code: 'sale_recovery_unavailable' });
     const { rows } = await stack.admin.query('SELECT status FROM sales.sales WHERE id = $1', [saleId]);
     expect(rows[0].status).toBe('reserved');

@@ -112,6 +112,24 @@ export function idempotencyRouteName(req: Request): string {
   return `${req.method.toUpperCase()} ${path}`;
 }
 
+/** Why an Idempotency-Key header cannot be used (400), or undefined when it can. */
+export function idempotencyKeyProblem(key: string | undefined): ProblemError | undefined {
+  if (key === undefined || key === '') {
+    return badRequest(`This request requires an ${IDEMPOTENCY_KEY_HEADER} header`, [{ path: 'headers.idempotency-key', message: 'is required' }], 'idempotency_key_required');
+  }
+  if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
+    return badRequest(
+      `The ${IDEMPOTENCY_KEY_HEADER} header is not valid`,
+      [{ path: 'headers.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' }],
+      'idempotency_key_invalid',
+    );
+  }
+  return undefined;
+}
+
+/** For a route whose own data is its idempotency record: only the header's presence and form. */
+export const requireIdempotencyKey: RequestHandler = (req, _res, next) => next(idempotencyKeyProblem(req.get(IDEMPOTENCY_KEY_HEADER)));
+
 type Acquired =
   | { kind: 'proceed'; lease: string }
   | { kind: 'replay'; status: number; body: string | null }
@@ -238,20 +256,8 @@ export function idempotency(options: IdempotencyOptions): RequestHandler {
     const auth = req.auth;
     if (!auth) return next(unauthorized());
     const key = req.get(IDEMPOTENCY_KEY_HEADER);
-    if (key === undefined || key === '') {
-      return next(
-        badRequest(`This request requires an ${IDEMPOTENCY_KEY_HEADER} header`, [{ path: 'headers.idempotency-key', message: 'is required' }], 'idempotency_key_required'),
-      );
-    }
-    if (!IDEMPOTENCY_KEY_PATTERN.test(key)) {
-      return next(
-        badRequest(
-          `The ${IDEMPOTENCY_KEY_HEADER} header is not valid`,
-          [{ path: 'headers.idempotency-key', message: 'must be 1 to 255 visible ASCII characters' }],
-          'idempotency_key_invalid',
-        ),
-      );
-    }
+    const problem = idempotencyKeyProblem(key);
+    if (problem || key === undefined) return next(problem);
 
     const scope: Scope = { table, tenantId: auth.tenantId, route: options.routeName ?? idempotencyRouteName(req), key };
     const hash = idempotencyRequestHash({ method: req.method, route: scope.route, params: req.params, query: req.query, body: req.body });

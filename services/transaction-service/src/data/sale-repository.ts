@@ -34,6 +34,10 @@ export interface SaleRow {
   terminal_id: string | null;
   synced_at: Date | null;
   flags: string[];
+  /** sha-256 of the request that created it (the sale is its key's idempotency record). */
+  request_hash: string | null;
+  /** The extra fields of its failure answer, replayed to a retry. */
+  failure_details: Record<string, unknown> | null;
   version: number;
 }
 
@@ -127,7 +131,10 @@ export type SaleView = ReturnType<typeof saleView>;
  */
 export async function insertSale(
   db: Queryable,
-  s: Omit<SaleRow, 'receipt_number' | 'refunded_total' | 'created_at' | 'completed_at' | 'version' | 'failure_code' | 'failure_reason' | 'lease_until' | 'occurred_at' | 'terminal_id' | 'synced_at'> & {
+  s: Omit<
+    SaleRow,
+    'receipt_number' | 'refunded_total' | 'created_at' | 'completed_at' | 'version' | 'failure_code' | 'failure_reason' | 'failure_details' | 'lease_until' | 'occurred_at' | 'terminal_id' | 'synced_at'
+  > & {
     leaseSeconds: number;
     offline: { occurredAt: Date; terminalId: string } | null;
   },
@@ -135,16 +142,16 @@ export async function insertSale(
   const { rows } = await db.query<SaleRow>(
     `INSERT INTO sales.sales (id, tenant_id, store_id, shift_id, cashier_id, customer_id, idempotency_key, status, currency, tax_inclusive,
         subtotal, discount_total, tax_total, total, cash_applied, change_due, discounts, business_date, lease_until,
-        occurred_at, terminal_id, synced_at, flags, created_at)
+        occurred_at, terminal_id, synced_at, flags, created_at, request_hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, now() + make_interval(secs => $19),
         date_trunc('milliseconds', $20::timestamptz), $21, CASE WHEN $20::timestamptz IS NULL THEN NULL ELSE date_trunc('milliseconds', now()) END, $22::text[],
-        date_trunc('milliseconds', COALESCE($20::timestamptz, now())))
+        date_trunc('milliseconds', COALESCE($20::timestamptz, now())), $23)
      ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
      RETURNING *, business_date::text AS business_date`,
     [
       s.id, s.tenant_id, s.store_id, s.shift_id, s.cashier_id, s.customer_id, s.idempotency_key, s.status, s.currency, s.tax_inclusive,
       s.subtotal, s.discount_total, s.tax_total, s.total, s.cash_applied, s.change_due, JSON.stringify(s.discounts), s.business_date, s.leaseSeconds,
-      s.offline?.occurredAt ?? null, s.offline?.terminalId ?? null, normaliseFlags(s.flags),
+      s.offline?.occurredAt ?? null, s.offline?.terminalId ?? null, normaliseFlags(s.flags), s.request_hash,
     ],
   );
   return rows[0];
@@ -205,12 +212,18 @@ async function loadParts(db: Queryable, sale: SaleRow): Promise<FullSale> {
   return { sale, lines: lines.rows, tenders: tenders.rows };
 }
 
-export async function setSaleStatus(db: Queryable, tenantId: string, id: string, status: SaleStatus, failure?: { code: string; reason: string }): Promise<void> {
+export async function setSaleStatus(
+  db: Queryable,
+  tenantId: string,
+  id: string,
+  status: SaleStatus,
+  failure?: { code: string; reason: string; details?: Record<string, unknown> },
+): Promise<void> {
   await db.query(
-    `UPDATE sales.sales SET status = $3, failure_code = $4, failure_reason = $5, version = version + 1,
+    `UPDATE sales.sales SET status = $3, failure_code = $4, failure_reason = $5, failure_details = $6::jsonb, version = version + 1,
         completed_at = CASE WHEN $3 = 'completed' THEN COALESCE(occurred_at, now()) ELSE completed_at END
       WHERE tenant_id = $1 AND id = $2`,
-    [tenantId, id, status, failure?.code ?? null, failure?.reason ?? null],
+    [tenantId, id, status, failure?.code ?? null, failure?.reason ?? null, failure?.details && Object.keys(failure.details).length ? JSON.stringify(failure.details) : null],
   );
 }
 

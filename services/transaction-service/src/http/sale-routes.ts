@@ -1,7 +1,7 @@
 import { EVENTS, z } from '@pos/types';
 import { decodeCursor, pageOf, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
-import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, UpstreamUnavailableError, type RouteTable } from '@pos/http';
+import { IdempotencyKeyHeader, assertStoreAccess, canActInStore, idempotency, requireIdempotencyKey, UpstreamUnavailableError, type RouteTable } from '@pos/http';
 import { ProblemError, cardDataPaths, conflict, notFound, serviceUnavailable, forbidden } from '@pos/utils';
 import type { Request, Response, NextFunction } from 'express';
 import { SCHEMA, type TransactionDeps } from '../deps';
@@ -9,7 +9,6 @@ import type { Checkout } from '../checkout';
 import { findSale, listSales, saleView, setSaleStatus } from '../data/sale-repository';
 import { findShift } from '../data/shift-repository';
 import { receiptHtml, receiptText } from '../receipt';
-import { SALE_KEY_TTL_SECONDS } from '../domain/offline';
 import { CreateSaleBody, IdParams, SaleList, SaleListQuery, SaleSchema, VoidBody } from './schemas';
 
 const tags = ['transactions'];
@@ -32,8 +31,10 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
     tags,
     roles: STAFF,
     headers: IdempotencyKeyHeader,
-    // Keys of sales are kept 30 days so terminals can sync offline sales late (POS-DESIGN §11).
-    before: [refuseCardData, idempotency({ pool, schema: SCHEMA, ttlSeconds: SALE_KEY_TTL_SECONDS, logger: deps.logger })],
+    // The sale is its key's idempotency record (sales are unique on tenant + key, with the request's
+    // hash and a failure's details): a retry resumes or replays it, another request is 422. Kept as
+    // long as the sale, so terminals can sync offline sales late (POS-DESIGN §11).
+    before: [refuseCardData, requireIdempotencyKey],
     body: CreateSaleBody,
     responses: {
       201: { description: 'The completed sale', schema: SaleSchema },
@@ -44,6 +45,7 @@ export function saleRoutes(table: RouteTable, deps: TransactionDeps, checkout: C
     },
     handler: async ({ body, auth, req, res }) => {
       const outcome = await checkout.start(auth, req.get('idempotency-key')!, body);
+      if (outcome.replayed) res.setHeader('Idempotent-Replayed', 'true');
       res.status(outcome.status).json(outcome.sale);
     },
   });
