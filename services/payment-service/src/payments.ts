@@ -623,12 +623,7 @@ export class Payments {
       type: EVENTS.paymentCaptured,
       tenantId: p.tenant_id,
       data: {
-        paymentId: p.id,
-        transactionId: p.transaction_id!,
-        storeId: p.store_id!,
-        idempotencyKey: p.idempotency_key,
-        method,
-        amount: money(p.amount!, p.currency!),
+        ...paymentFacts(p, method),
         card: p.card_brand && p.card_last4 ? { brand: p.card_brand, last4: p.card_last4 } : null,
         giftCard: p.gift_card_id && p.gift_card_last4 ? { giftCardId: p.gift_card_id, last4: p.gift_card_last4, balanceAfter: money(p.gift_card_balance_after ?? 0, p.currency!) } : null,
         processorRef: p.processor_ref,
@@ -643,18 +638,21 @@ export class Payments {
       schema: SCHEMA,
       type: EVENTS.paymentFailed,
       tenantId: p.tenant_id,
-      data: {
-        paymentId: p.id,
-        transactionId: p.transaction_id!,
-        storeId: p.store_id!,
-        idempotencyKey: p.idempotency_key,
-        method,
-        amount: money(p.amount!, p.currency!),
-        code: p.failure_code ?? 'declined',
-        reason: p.failure_reason ?? 'declined',
-      },
+      data: { ...paymentFacts(p, method), code: p.failure_code ?? 'declined', reason: p.failure_reason ?? 'declined' },
     });
   }
+}
+
+/** What every payment event says of its payment. */
+function paymentFacts(p: PaymentRow, method: NonNullable<ReturnType<typeof eventMethod>>) {
+  return {
+    paymentId: p.id,
+    transactionId: p.transaction_id!,
+    storeId: p.store_id!,
+    idempotencyKey: p.idempotency_key,
+    method,
+    amount: money(p.amount!, p.currency!),
+  };
 }
 
 export { paymentView, refundView };

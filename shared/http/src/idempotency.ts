@@ -42,7 +42,7 @@ import { PROBLEM_CONTENT_TYPE } from './errors';
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENT_REPLAYED_HEADER = 'Idempotent-Replayed';
 /** What an Idempotency-Key may be: 1 to 255 visible ASCII characters. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,255}$/;
 const SCHEMA_PATTERN = /^[a-z_][a-z0-9_]*$/;
 
 /** Document the header on a route: `headers: IdempotencyKeyHeader`. */

@@ -1,5 +1,5 @@
 import { decodeCursor, pageOf, withTenant } from '@pos/database';
-import { IDEMPOTENCY_KEY_PATTERN, IdempotencyKeyHeader, assertStoreAccess, idempotency, type RouteTable } from '@pos/http';
+import { IdempotencyKeyHeader, assertStoreAccess, idempotency, requireIdempotencyKey, type RouteTable } from '@pos/http';
 import type { PaymentDeps } from '../deps';
 import { SCHEMA } from '../data/schema';
 import { listPayments, paymentView, refundView } from '../data/payment-repository';
@@ -23,9 +23,7 @@ export function paymentRoutes(table: RouteTable, deps: PaymentDeps): void {
   // that call out (card processor, gift card, loyalty) keep it, for its in-progress guard.
   const DIRECT_METHODS = new Set(['cash', 'external_card']);
   const idempotentUnlessDirect: typeof idempotent = (req, res, next) =>
-    DIRECT_METHODS.has((req.body as { method?: unknown } | undefined)?.method as string) && IDEMPOTENCY_KEY_PATTERN.test(req.get('Idempotency-Key') ?? '')
-      ? next()
-      : idempotent(req, res, next); // also the one place that refuses a missing or malformed key
+    (DIRECT_METHODS.has((req.body as { method?: unknown } | undefined)?.method as string) ? requireIdempotencyKey : idempotent)(req, res, next);
   const noCardData = refuseCardData(logger);
   const timed = <T>(work: (deadline: Deadline) => Promise<T>) => withHandlerTimeout(config.PAYMENT_HANDLER_TIMEOUT_MS, logger, work);
   const keyOf = (req: { get(name: string): string | undefined }) => req.get('Idempotency-Key')!;
