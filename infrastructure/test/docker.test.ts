@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { loadCompose } from './support/compose';
 import { discoverServices, readText, rel, rootPackage } from './support/repo';
+import { refusedPort } from '../../scripts/test/refused-port';
 
 const run = promisify(execFile);
 const DOCKERFILE = 'infrastructure/docker/Dockerfile';
@@ -236,10 +237,6 @@ describe('container health check (infrastructure/docker/healthcheck.js)', () => 
   });
 
   it('when nothing listens, then it exits 1', async () => {
-    const closed = http.createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const freePort = (closed.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
-    expect(await check([`http://127.0.0.1:${freePort}/health`])).toBe(1);
+    expect(await check([`http://127.0.0.1:${await refusedPort()}/health`])).toBe(1);
   });
 });

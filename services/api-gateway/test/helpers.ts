@@ -8,6 +8,7 @@ import { createGatewayApp, type GatewayApp, type GatewayDeps } from '../src/app'
 import { loadGatewayConfig } from '../src/config';
 import { UPSTREAMS, UPSTREAM_NAMES, type UpstreamName } from '../src/routes';
 import { TEST_ISSUER } from '../../../scripts/test/test-keys';
+import { refusedPort } from '../../../scripts/test/refused-port';
 
 /** What a fake service saw: enough to prove the gateway forwarded the request untouched. */
 export interface Echo {
@@ -82,11 +83,7 @@ export async function startUpstream(name: string): Promise<FakeUpstream> {
 
 /** A local address where nothing listens: connections are refused at once, like a stopped service. */
 export async function closedPortUrl(): Promise<string> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
+  return `http://127.0.0.1:${await refusedPort()}`;
 }
 
 /**

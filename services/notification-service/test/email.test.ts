@@ -6,7 +6,6 @@ import {
   bearer,
   createShop,
   drain,
-  freePort,
   serviceToken,
   startAuthServer,
   startNotifications,
@@ -16,6 +15,7 @@ import {
   type Shop,
   type SmtpSink,
 } from './helpers';
+import { refusedPort } from '../../../scripts/test/refused-port';
 
 describe('notification-service email over SMTP', () => {
   let auth: AuthServer;
@@ -196,7 +196,7 @@ describe('notification-service email when SMTP is unreachable or needs a login',
   });
 
   it('when SMTP keeps refusing connections, then after DELIVERY_MAX_ATTEMPTS the delivery is failed with lastError and every attempt is recorded', async () => {
-    const svc = await startNotifications({ AUTH_SERVICE_URL: auth.url, SMTP_PORT: String(await freePort()), DELIVERY_MAX_ATTEMPTS: '3' });
+    const svc = await startNotifications({ AUTH_SERVICE_URL: auth.url, SMTP_PORT: String(await refusedPort()), DELIVERY_MAX_ATTEMPTS: '3' });
     svc.tenants.push(shop.tenantId);
     try {
       const res = await request(svc.app).post('/api/v1/notifications/email').set(bearer(shop.accessToken)).set('Idempotency-Key', randomUUID()).send({ to: 'down@example.test', subject: 'x', text: 'y' }).expect(202);
