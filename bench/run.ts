@@ -45,6 +45,7 @@ const { values: args } = parseArgs({
     products: { type: 'string', default: '10000' },
     'quiet-wait': { type: 'string', default: '10' },
     rate: { type: 'string', default: '0' },
+    'checkout-rate': { type: 'string', default: '0' },
     'pgbench-clients': { type: 'string' },
     'today-sales': { type: 'string', default: '500' },
     'growth-rows': { type: 'string', default: '1000000' },
@@ -69,6 +70,9 @@ if (args.help) {
                            machine to stop (default 10, 0-300)
   --rate <n>               after the rounds of each GET operation, it and its baseline once more at
                            this fixed rate (req/s, evenly spaced, open loop; default 0: skipped)
+  --checkout-rate <n>      after the checkout's rounds, checkouts at this fixed rate over --connections
+                           connections (open loop, like that many registers at a steady pace),
+                           against pgbench -R at the same rate (default 0: skipped)
   --pgbench-clients <n>    pgbench clients (default: --connections)
   --today-sales <n>        sales rung up through the API for list, Z-report and growth when checkout
                            is not measured (default 500, 1-5000)
@@ -98,6 +102,7 @@ const ROUNDS = bounded('rounds', args.rounds, 1, 5);
 const PRODUCTS = bounded('products', args.products, 3, 10_000);
 const QUIET_WAIT = bounded('quiet-wait', args['quiet-wait'], 0, 300);
 const RATE = bounded('rate', args.rate, 0, 5_000);
+const CHECKOUT_RATE = bounded('checkout-rate', args['checkout-rate'], 0, 1_000);
 const PGBENCH_CLIENTS = args['pgbench-clients'] === undefined ? CONNECTIONS : bounded('pgbench-clients', args['pgbench-clients'], 1, 80);
 const TODAY_SALES = bounded('today-sales', args['today-sales'], 1, 5_000);
 const GROWTH = selected.has('growth');
@@ -165,7 +170,7 @@ interface OperationResult {
   title: string;
   baselineTitle: string;
   rounds: Array<{ op: Side; baseline: Side }>;
-  atRate?: { op: Measurement; baseline: Measurement };
+  atRate?: { rate: number; op: Measurement; baseline: Measurement };
 }
 interface SaleView {
   id: string;
@@ -301,8 +306,8 @@ async function main(): Promise<void> {
         const l = byProduct.get(p.id)!;
         Object.assign(vars, { [`product${i + 1}`]: p.id, [`sku${i + 1}`]: l.sku, [`name${i + 1}`]: l.name, [`price${i + 1}`]: String(l.unitPrice.amount), [`taxbps${i + 1}`]: String(l.taxRateBps), [`tax${i + 1}`]: String(l.tax.amount), [`linetotal${i + 1}`]: String(l.total.amount) });
       });
-      const pgbench = (title: string, seconds: number, clients: number, keepLog: boolean, cpu?: CpuGroup[]) =>
-        runPgbench({ title, script: path.join(root, 'bench/checkout-pgbench.sql'), database: DB_NAME, host: PG.host, user: PG.admin, mode: 'prepared', clients, threads: 2, seconds, vars, keepLog, cpu });
+      const pgbench = (title: string, seconds: number, clients: number, keepLog: boolean, cpu?: CpuGroup[], rate?: number) =>
+        runPgbench({ title, script: path.join(root, 'bench/checkout-pgbench.sql'), database: DB_NAME, host: PG.host, user: PG.admin, mode: 'prepared', clients, threads: 2, seconds, vars, keepLog, cpu, rate });
       // Other people's test runs open and close Postgres connections all the time: a pgbench that
       // found the server full is tried again (bounded) once connections are free.
       const pgbenchWhenFree = async (...a: Parameters<typeof pgbench>): Promise<PgbenchRun> => {
@@ -361,6 +366,22 @@ async function main(): Promise<void> {
           result.rounds.push({ op: await doCheckout(), baseline });
         }
         if (signal.aborted) return;
+      }
+      if (CHECKOUT_RATE) {
+        // Registers ring up sales at a pace, they do not queue the next one behind the last answer:
+        // the latency a cashier sees at a steady rate below capacity, not under saturation.
+        await refresh();
+        await quiet();
+        await waitForConnections(admin, 40, log);
+        log(`${titleCheckout} at a fixed ${CHECKOUT_RATE}/s over ${CONNECTIONS} connections, ${DURATION} s`);
+        const op = await measurePaced({ title: `${titleCheckout} at ${CHECKOUT_RATE}/s`, url: stack.gateway.url, connections: CONNECTIONS, duration: DURATION, rate: CHECKOUT_RATE, headers: headers(), nextPath: () => '/api/v1/transactions', post: saleBody, signal });
+        log(`  ${show(op)}`);
+        await waitSalesSettled(admin);
+        await quiet();
+        await waitForConnections(admin, PGBENCH_CLIENTS + 2, log);
+        const run = await pgbenchWhenFree(`${titleBaseline} at ${CHECKOUT_RATE}/s`, DURATION, PGBENCH_CLIENTS, true, undefined, CHECKOUT_RATE);
+        log(`  pgbench at ${CHECKOUT_RATE}/s: p50 ${run.measurement.latencyMs.p50} ms, p99 ${run.measurement.latencyMs.p99} ms, failed ${run.failed}`);
+        result.atRate = { rate: CHECKOUT_RATE, op, baseline: run.measurement };
       }
       results.checkout = result;
       // Every 2xx is one completed sale, and the stock ledger adds up.
@@ -470,7 +491,7 @@ async function main(): Promise<void> {
             log(`  ${show(m)}`);
             return m;
           };
-          result.atRate = { op: await paced(stack.gateway.url, def.title), baseline: await paced(bareGateway.url, `${def.title}: baseline`) };
+          result.atRate = { rate: RATE, op: await paced(stack.gateway.url, def.title), baseline: await paced(bareGateway.url, `${def.title}: baseline`) };
         }
         results[op] = result;
       }
@@ -566,7 +587,7 @@ ${OPERATIONS.filter((o) => summary[o])
   .join('\n')}
 `
     : ''
-}${Object.values(results).some((r) => r.atRate) ? `\nAt a fixed ${RATE} req/s: ${Object.values(results).filter((r) => r.atRate).map((r) => `${r.title} p50 ${r.atRate!.op.latencyMs.p50} / p99 ${r.atRate!.op.latencyMs.p99} ms (baseline ${r.atRate!.baseline.latencyMs.p50} / ${r.atRate!.baseline.latencyMs.p99})`).join('; ')}.\n` : ''}${growthTable}
+}${Object.values(results).some((r) => r.atRate) ? `\nAt a fixed rate (open loop, ${CONNECTIONS} connections): ${Object.values(results).filter((r) => r.atRate).map((r) => `${r.title} at ${r.atRate!.rate}/s: p50 ${r.atRate!.op.latencyMs.p50} / p99 ${r.atRate!.op.latencyMs.p99} ms (baseline ${r.atRate!.baseline.latencyMs.p50} / ${r.atRate!.baseline.latencyMs.p99})`).join('; ')}.\n` : ''}${growthTable}
 Ratio: operation req/s / baseline req/s over all rounds (checkout: checkouts/s / pgbench tps). The Z-report and the list read the shift's ${shiftSales} sales made in this run. ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}${pgbenchVersion ? `, ${pgbenchVersion}` : ''}, code ${fingerprint}; load average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')}; "other cores": the most CPU other processes used during a measurement of that row.${noisy ? `\n\n**Noisy run:** other work on the machine used up to ${maxOther} cores during a measurement; compare with a quieter run before drawing conclusions.` : ''}${!valid ? `\n\n**Not a valid run:** ${errors} errors (non-2xx or failed requests)${checkoutValid ? '' : `; checkout checks failed: ${JSON.stringify(checkoutChecks)}`}.` : ''}`;
     console.log(`\n${table}\n`);
 
@@ -585,6 +606,7 @@ Ratio: operation req/s / baseline req/s over all rounds (checkout: checkouts/s /
         rounds: ROUNDS,
         quietWaitSeconds: QUIET_WAIT,
         fixedRate: RATE || null,
+        checkoutRate: CHECKOUT_RATE || null,
         pgbench: selected.has('checkout') ? { script: 'bench/checkout-pgbench.sql', mode: 'prepared', clients: PGBENCH_CLIENTS, threads: 2, user: PG.admin, rowLevelSecurity: 'not applied (superuser)' } : null,
         growth: GROWTH ? { connections: GROWTH_CONNECTIONS, durationSeconds: GROWTH_DURATION, sizes: [GROWTH_SMALL, GROWTH_ROWS] } : null,
         runtime: args.src ? 'tsx (sources)' : 'node dist (built)',
@@ -603,7 +625,7 @@ Ratio: operation req/s / baseline req/s over all rounds (checkout: checkouts/s /
             baseline: strip(s.baseline),
             ratio: r3(s.ratio),
             rounds: results[op as Operation]!.rounds.map((x, i) => ({ round: i + 1, order: i % 2 ? 'operation first' : 'baseline first', operation: strip(x.op.measurement), baseline: strip(x.baseline.measurement), ratio: r3(s.roundRatios[i]!), cpu: { operation: x.op.cpu, baseline: x.baseline.cpu } })),
-            atFixedRate: results[op as Operation]!.atRate ? { requestsPerSecond: RATE, operation: strip(results[op as Operation]!.atRate!.op), baseline: strip(results[op as Operation]!.atRate!.baseline) } : null,
+            atFixedRate: results[op as Operation]!.atRate ? { requestsPerSecond: results[op as Operation]!.atRate!.rate, operation: strip(results[op as Operation]!.atRate!.op), baseline: strip(results[op as Operation]!.atRate!.baseline) } : null,
           },
         ]),
       ),

@@ -7,6 +7,7 @@
 // on this VM the pacer's 1 ms timer often fires several milliseconds late (a test against a bare
 // local server showed a median lateness of ~5 ms), which would add the pacer's own lateness to every
 // sample; the requests then leave in small groups instead of one by one.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { latencySummary, type Measurement } from './load';
 
@@ -18,6 +19,8 @@ export interface PacedOptions {
   duration: number;
   headers: Record<string, string>;
   nextPath: () => string;
+  /** A JSON body to POST instead of a GET, each request with a fresh Idempotency-Key. */
+  post?: string;
   /** Stops sending (the measurement then ends with what it has). */
   signal?: AbortSignal;
 }
@@ -46,7 +49,15 @@ export async function measurePaced(options: PacedOptions): Promise<Measurement> 
     const fire = () => {
       const issuedAt = performance.now();
       const req = http.request(
-        { host: target.hostname, port: target.port, path: options.nextPath(), method: 'GET', headers: options.headers, agent, timeout: 10_000 },
+        {
+          host: target.hostname,
+          port: target.port,
+          path: options.nextPath(),
+          method: options.post === undefined ? 'GET' : 'POST',
+          headers: options.post === undefined ? options.headers : { ...options.headers, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+          agent,
+          timeout: 10_000,
+        },
         (res) => {
           res.resume();
           res.once('end', () => {
@@ -70,7 +81,7 @@ export async function measurePaced(options: PacedOptions): Promise<Measurement> 
         socketErrors++;
         done();
       });
-      req.end();
+      req.end(options.post);
     };
     // Every timer tick, start the requests whose time has come (evenly spaced at 1/rate).
     const tick = () => {

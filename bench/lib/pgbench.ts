@@ -31,6 +31,8 @@ export interface PgbenchOptions {
   /** Per-transaction log, for latency percentiles. */
   keepLog: boolean;
   cpu?: CpuGroup[];
+  /** Transactions per second, evenly scheduled (pgbench -R); latency then counts from the scheduled start. */
+  rate?: number;
 }
 
 export interface PgbenchRun {
@@ -63,6 +65,7 @@ export async function runPgbench(o: PgbenchOptions): Promise<PgbenchRun> {
       '-j', String(Math.min(o.threads, o.clients)),
       '-T', String(o.seconds),
       '-f', o.script,
+      ...(o.rate ? ['-R', String(o.rate)] : []),
       ...(o.keepLog ? ['-l', `--log-prefix=${path.join(dir, 'tx')}`] : []),
       ...Object.entries(o.vars).flatMap(([k, v]) => ['-D', `${k}=${v}`]),
       o.database,

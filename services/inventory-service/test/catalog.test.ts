@@ -1,5 +1,5 @@
 import request from 'supertest';
-import type { Pool } from '@pos/database';
+import { createPool, type Pool } from '@pos/database';
 import { adminPool, bearer, createProduct, createShop, productBody, startAuthServer, startInventory, type AuthServer, type InventoryUnderTest, type Shop } from './helpers';
 
 describe('inventory-service catalog', () => {
@@ -94,6 +94,80 @@ describe('inventory-service catalog', () => {
     expect(await search('%')).not.toContain(creme.id);
     const bySku = await request(inv.app).get('/api/v1/products').query({ sku: creme.sku }).set(bearer(shop.accessToken)).expect(200);
     expect(bySku.body.data.map((p: { id: string }) => p.id)).toEqual([creme.id]);
+  });
+
+  it('when another tenant has products with the same words, then a search (long or short) returns only the caller\'s', async () => {
+    const tag = `tn${Date.now().toString(36)}`;
+    const mine = await createProduct(inv.app, shop.accessToken, { name: `Oat milk ${tag}` });
+    const theirs = await createProduct(inv.app, otherShop.accessToken, { name: `Oat milk ${tag}` });
+    for (const q of [tag, 'Oat milk', 'Oa']) {
+      const res = await request(inv.app).get('/api/v1/products').query({ q, limit: 200 }).set(bearer(shop.accessToken)).expect(200);
+      const ids = res.body.data.map((p: { id: string }) => p.id);
+      expect(ids).not.toContain(theirs.id);
+      if (q !== 'Oa') expect(ids).toContain(mine.id);
+    }
+  });
+
+  it('when a product is renamed or deleted, then the search follows at once: new name found, old name and deleted product not', async () => {
+    const tag = `rn${Date.now().toString(36)}`;
+    const p = await createProduct(inv.app, shop.accessToken, { name: `Rye bread ${tag}` });
+    const search = async (q: string) =>
+      (await request(inv.app).get('/api/v1/products').query({ q }).set(bearer(shop.accessToken)).expect(200)).body.data.map((x: { id: string }) => x.id);
+    expect(await search(`rye bread ${tag}`)).toEqual([p.id]);
+    await request(inv.app).patch(`/api/v1/products/${p.id}`).set(bearer(shop.accessToken)).send({ version: 1, name: `Spelt loaf ${tag}` }).expect(200);
+    expect(await search(`rye bread ${tag}`)).toEqual([]);
+    expect(await search(`spelt loaf ${tag}`)).toEqual([p.id]);
+    await request(inv.app).delete(`/api/v1/products/${p.id}`).set(bearer(shop.accessToken)).expect(204);
+    expect(await search(tag)).toEqual([]);
+    const { rows } = await admin.query('SELECT count(*)::int AS n FROM inventory_search.product_text WHERE product_id = $1', [p.id]);
+    expect(rows[0].n).toBe(0);
+  });
+
+  it('when a word matches more products than the trigram path takes (500), then the pages still hold every match once, in name order', async () => {
+    const tag = `cm${Date.now().toString(36)}`;
+    const rows = Array.from({ length: 520 }, (_, i) => ({ sku: `${tag}-${i}`, name: `Sock ${tag} ${String(i).padStart(3, '0')}`, price: { amount: 100, currency: 'USD' }, taxRateBps: 0 }));
+    await request(inv.app).post('/api/v1/products/import').set(bearer(shop.accessToken)).send(rows).expect(200);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: request.Response = await request(inv.app).get('/api/v1/products').query({ q: `sock ${tag}`, limit: 200, ...(cursor ? { cursor } : {}) }).set(bearer(shop.accessToken)).expect(200);
+      seen.push(...res.body.data.map((p: { name: string }) => p.name));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(rows.map((r) => r.name));
+    const narrow = await request(inv.app).get('/api/v1/products').query({ q: `${tag} 51` }).set(bearer(shop.accessToken)).expect(200);
+    expect(narrow.body.data.map((p: { name: string }) => p.name)).toEqual(Array.from({ length: 10 }, (_, i) => `Sock ${tag} 51${i}`));
+    const client = await admin.connect();
+    try {
+      await client.query("SELECT set_config('app.tenant_id', $1, false)", [shop.tenantId]);
+      const ids = async (max: number) => (await client.query('SELECT inventory.matching_product_ids($1, $2) AS ids', [`%sock ${tag}%`, max])).rows[0].ids;
+      expect(await ids(500)).toBeNull();
+      expect(await ids(520)).toHaveLength(520);
+    } finally {
+      client.release();
+    }
+  });
+
+  it('when the runtime role queries the search table itself, then it is refused, and the search function without a tenant finds nothing', async () => {
+    const tag = `rl${Date.now().toString(36)}`;
+    await createProduct(inv.app, shop.accessToken, { name: `Plum jam ${tag}` });
+    const app = createPool({ connectionString: process.env.DATABASE_URL!, max: 1 });
+    try {
+      await expect(app.query('SELECT * FROM inventory_search.product_text LIMIT 1')).rejects.toThrow(/permission denied/);
+      const none = await app.query('SELECT inventory.matching_product_ids($1, 10) AS ids', [`%${tag}%`]);
+      expect(none.rows).toEqual([{ ids: [] }]);
+      const client = await app.connect();
+      try {
+        await client.query("SELECT set_config('app.tenant_id', $1, false)", [otherShop.tenantId]);
+        expect((await client.query('SELECT inventory.matching_product_ids($1, 10) AS ids', [`%${tag}%`])).rows).toEqual([{ ids: [] }]);
+        await client.query("SELECT set_config('app.tenant_id', $1, false)", [shop.tenantId]);
+        expect((await client.query('SELECT inventory.matching_product_ids($1, 10) AS ids', [`%${tag}%`])).rows[0].ids).toHaveLength(1);
+      } finally {
+        client.release();
+      }
+    } finally {
+      await app.end();
+    }
   });
 
   it('when a basket asks for its products by id, then exactly those come back; bad ids are named', async () => {

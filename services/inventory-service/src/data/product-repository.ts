@@ -121,8 +121,31 @@ export interface ProductSearch {
   after?: { name: string; id: string };
 }
 
-/** Keyset-paginated by (lower(name), id); `q` matches name or SKU, case- and accent-insensitive. */
+/** Above this many matches a search walks the products in name order instead (see below). */
+const TRIGRAM_MATCHES_MAX = 500;
+
+/**
+ * Keyset-paginated by (lower(name), id); `q` matches name or SKU, case- and accent-insensitive.
+ * Row-level security keeps the planner from using a trigram index on products (LIKE is not
+ * leakproof), so a `q` of three characters or more first asks inventory.matching_product_ids
+ * (migration 1764230000000) for the ids of the matches, and the products are then read by id. A
+ * shorter `q`, or one with more than TRIGRAM_MATCHES_MAX matches, is filtered while walking the
+ * products in name order, which fills a page quickly precisely because so many match.
+ */
 export async function searchProducts(db: Queryable, tenantId: string, s: ProductSearch): Promise<ProductRow[]> {
+  let q = s.q ? escapeLike(s.q) : null;
+  let ids = s.ids ?? null;
+  if (q !== null && s.q!.length >= 3) {
+    const { rows } = await db.query<{ ids: string[] | null }>(
+      "SELECT inventory.matching_product_ids('%' || inventory.search_text($1) || '%', $2) AS ids",
+      [q, TRIGRAM_MATCHES_MAX],
+    );
+    const matched = rows[0]!.ids;
+    if (matched) {
+      q = null;
+      ids = ids ? ids.filter((id) => matched.includes(id)) : matched;
+    }
+  }
   const { rows } = await db.query<ProductRow>(
     `${SELECT_PRODUCT}
       WHERE p.tenant_id = $1 AND p.deleted_at IS NULL
@@ -134,7 +157,7 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
         AND ($9::uuid[] IS NULL OR p.id = ANY($9))
       ORDER BY lower(p.name), p.id
       LIMIT $8`,
-    [tenantId, s.q ? escapeLike(s.q) : null, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, s.ids ?? null],
+    [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, ids],
   );
   return rows;
 }
