@@ -17,6 +17,11 @@ export interface LedgerEntry {
   /** Signed quantities: negative takes stock out. */
   lines: ReadonlyArray<{ productId: string; quantity: number }>;
   allowNegative: boolean;
+  /**
+   * The movement records goods that already moved, so a product deleted since still counts: an
+   * offline sale's reservation. Releases and returns always do (they undo or follow a sale).
+   */
+  pastFact?: boolean;
   actorId: string;
   reason?: string | null;
   reference?: { type: string; id: string } | null;
@@ -36,7 +41,8 @@ export interface LedgerResult {
 export async function recordMovements(db: Queryable, entry: LedgerEntry): Promise<LedgerResult> {
   const deltas = new Map([...mergeLines(entry.lines)].filter(([, q]) => q !== 0));
   const productIds = [...deltas.keys()];
-  const products = await findProductsByIds(db, entry.tenantId, productIds);
+  const pastFact = entry.pastFact === true || entry.kind === 'sale_release' || entry.kind === 'return';
+  const products = await findProductsByIds(db, entry.tenantId, productIds, pastFact);
   const unknown = entry.lines.flatMap((l, i) => (products.has(l.productId) ? [] : [{ path: `lines.${i}.productId`, message: 'is not a product of this tenant' }]));
   if (unknown.length) throw badRequest('Some products do not exist', unknown, 'unknown_product');
 

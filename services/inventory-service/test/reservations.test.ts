@@ -140,6 +140,21 @@ describe('inventory-service reservations for checkout', () => {
     expect(await onHand(p.id)).toBe(4);
   });
 
+  it('when a product is deleted while its sale holds a reservation, then the compensating release still brings the stock back; a new online reservation of it is 400', async () => {
+    const p = await createProduct(inv.app, shop.accessToken);
+    await receive(inv.app, shop.accessToken, shop.storeId, p.id, 5);
+    const saleId = randomUUID();
+    await reserve(serviceToken, { saleId, storeId: shop.storeId, lines: [{ productId: p.id, quantity: 2 }] }).expect(201);
+    await request(inv.app).delete(`/api/v1/products/${p.id}`).set(bearer(shop.accessToken)).expect(204);
+    await request(inv.app).delete(`/api/v1/stock/reservations/${saleId}`).set(bearer(serviceToken)).expect(200);
+    expect(await onHand(p.id)).toBe(5);
+    const online = await reserve(serviceToken, { saleId: randomUUID(), storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }] }).expect(400);
+    expect(online.body.code).toBe('unknown_product');
+    const adjusted = await request(inv.app).post('/api/v1/stock/adjustments').set(bearer(shop.accessToken)).set('Idempotency-Key', randomUUID()).send({ storeId: shop.storeId, productId: p.id, quantity: 1, reason: 'receive' }).expect(400);
+    expect(adjusted.body.code).toBe('unknown_product');
+    expect(await onHand(p.id)).toBe(5);
+  });
+
   it('when a release arrives before its reservation, then a tombstone makes the late reservation fail', async () => {
     const p = await createProduct(inv.app, shop.accessToken);
     await receive(inv.app, shop.accessToken, shop.storeId, p.id, 4);

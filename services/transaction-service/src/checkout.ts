@@ -218,7 +218,8 @@ export class Checkout {
   private async loadProducts(tenantId: string, body: SaleInput): Promise<Map<string, CatalogProduct>> {
     const ids = [...new Set(body.lines.map((l) => l.productId))];
     const res = await this.deps.inventory
-      .call<{ data: CatalogProduct[] }>('GET', `/api/v1/products?limit=200&ids=${ids.join(',')}`, { tenantId, timeoutMs: this.deps.config.INVENTORY_CALL_TIMEOUT_MS })
+      // A product deleted after an offline sale was made is still what was sold: it comes back inactive, and is flagged.
+      .call<{ data: CatalogProduct[] }>('GET', `/api/v1/products?limit=200&ids=${ids.join(',')}${body.offline ? '&includeDeleted=true' : ''}`, { tenantId, timeoutMs: this.deps.config.INVENTORY_CALL_TIMEOUT_MS })
       .catch((err: unknown) => {
         if (err instanceof UpstreamUnavailableError) throw serviceUnavailable('The catalog (inventory-service) is not available; try again', 'inventory_unavailable');
         throw err;
@@ -228,7 +229,7 @@ export class Checkout {
     const errors = body.lines.flatMap((l, i) => {
       const p = products.get(l.productId);
       if (!p) return [{ path: `lines.${i}.productId`, message: 'is not a product of this tenant' }];
-      // Sold at the till already: an offline sale of a product deactivated since is booked and flagged.
+      // Sold at the till already: an offline sale of a product deactivated or deleted since is booked and flagged.
       if (!p.active && !body.offline) return [{ path: `lines.${i}.productId`, message: 'is not for sale (inactive)' }];
       return [];
     });

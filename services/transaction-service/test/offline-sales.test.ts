@@ -268,6 +268,32 @@ describe('transaction-service offline sales', () => {
     await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], tenders: cash(250) }).expect(400);
   });
 
+  it('when a product was deleted before the offline sale synced, then the sale is booked, flagged product_inactive, its stock moves, and a refund with restock puts it back', async () => {
+    const p = await stockedProduct(stack, shop, 300, 0, 5);
+    await request(stack.inventory.app).delete(`/api/v1/products/${p.id}`).set(bearer(shop.accessToken)).expect(204);
+    const res = await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 2, unitPrice: usd(300) }], tenders: cash(600), offline: offline(minutesAgo(25)) }).expect(201);
+    expect(res.body).toMatchObject({ status: 'completed', flags: ['product_inactive'], total: usd(600) });
+    expect(res.body.lines[0]).toMatchObject({ productId: p.id, sku: p.sku, quantity: 2 });
+    expect(await saleMovements(res.body.id)).toEqual([{ product_id: p.id, kind: 'sale', quantity: -2, on_hand_after: 3, reason: 'offline sale (may go below zero)' }]);
+    expect(await completedEvent(res.body.id)).toHaveLength(1);
+    // Online it is gone, and only transaction-service may read deleted products.
+    await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1 }], tenders: cash(300) }).expect(400);
+    const asManager = await request(stack.inventory.app).get('/api/v1/products').query({ ids: p.id, includeDeleted: 'true' }).set(bearer(shop.manager.token)).expect(403);
+    expect(asManager.body.code).toBe('include_deleted_forbidden');
+    const withoutIds = await request(stack.inventory.app).get('/api/v1/products').query({ includeDeleted: 'true' }).set(bearer(shop.manager.token)).expect(400);
+    expect(withoutIds.body.errors.map((e: { path: string }) => e.path)).toEqual(['query.includeDeleted']);
+    // The goods come back: the return is a record of what happened, like the sale (cash from the manager's drawer).
+    await openShift(stack, shop.manager.token, shop.storeId);
+    await request(stack.app)
+      .post(`/api/v1/transactions/${res.body.id}/refunds`)
+      .set(bearer(shop.manager.token))
+      .set('Idempotency-Key', randomUUID())
+      .send({ lines: [{ lineId: res.body.lines[0].id, quantity: 1 }], restock: true, reason: 'returned' })
+      .expect(201);
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(4);
+    expect(await ledgerDrift(stack.admin, shop.tenantId)).toEqual([]);
+  });
+
   it('when a cashier sends a price on an online sale, then it is still a manager-only override (403)', async () => {
     const p = await stockedProduct(stack, shop, 1000, 0);
     const res = await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1, unitPrice: usd(1) }], tenders: cash(1) }).expect(403);

@@ -106,8 +106,9 @@ export async function findProductBySku(db: Queryable, tenantId: string, sku: str
   return rows[0];
 }
 
-export async function findProductsByIds(db: Queryable, tenantId: string, ids: string[]): Promise<Map<string, ProductRow>> {
-  const { rows } = await db.query<ProductRow>(`${SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[]) AND p.deleted_at IS NULL`, [tenantId, ids]);
+/** `includeDeleted`: for records of what already happened (a sale made offline, a release, a return). */
+export async function findProductsByIds(db: Queryable, tenantId: string, ids: string[], includeDeleted = false): Promise<Map<string, ProductRow>> {
+  const { rows } = await db.query<ProductRow>(`${SELECT_PRODUCT} WHERE p.tenant_id = $1 AND p.id = ANY($2::uuid[]) AND (p.deleted_at IS NULL OR $3)`, [tenantId, ids, includeDeleted]);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -116,6 +117,8 @@ export interface ProductSearch {
   sku?: string;
   categoryId?: string;
   ids?: string[];
+  /** With `ids` only: deleted products too (they are inactive), for an offline sale made before the delete. */
+  includeDeleted?: boolean;
   activeOnly?: boolean;
   limit: number;
   after?: { name: string; id: string };
@@ -148,7 +151,7 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
   }
   const { rows } = await db.query<ProductRow>(
     `${SELECT_PRODUCT}
-      WHERE p.tenant_id = $1 AND p.deleted_at IS NULL
+      WHERE p.tenant_id = $1 AND (p.deleted_at IS NULL OR ($10 AND $9::uuid[] IS NOT NULL))
         AND ($2::text IS NULL OR inventory.search_text(p.name || ' ' || p.sku) LIKE '%' || inventory.search_text($2) || '%')
         AND ($3::text IS NULL OR p.sku = $3)
         AND ($4::uuid IS NULL OR p.category_id = $4)
@@ -157,7 +160,7 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
         AND ($9::uuid[] IS NULL OR p.id = ANY($9))
       ORDER BY lower(p.name), p.id
       LIMIT $8`,
-    [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, ids],
+    [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, ids, s.includeDeleted ?? false],
   );
   return rows;
 }

@@ -3,7 +3,7 @@ import { EVENTS, z } from '@pos/types';
 import { decodeCursor, pageOf, PG, pgCode, pgConstraint, type Queryable, withTenant } from '@pos/database';
 import { writeEvent } from '@pos/events';
 import { unsafeTextPaths, type RouteTable } from '@pos/http';
-import { ProblemError, badRequest, containsCardNumber, conflict, notFound, versionConflict } from '@pos/utils';
+import { ProblemError, badRequest, containsCardNumber, conflict, forbidden, notFound, versionConflict } from '@pos/utils';
 import type { InventoryDeps } from '../deps';
 import { SCHEMA } from '../stock-ledger';
 import {
@@ -88,9 +88,10 @@ export function productRoutes(table: RouteTable, deps: InventoryDeps): void {
     query: ProductListQuery,
     responses: { 200: { description: 'A page of products', schema: ProductList } },
     handler: async ({ query, auth }) => {
+      if (query.includeDeleted && auth.role !== 'service') throw forbidden('Only transaction-service may read deleted products', 'include_deleted_forbidden');
       const after = decodeCursor(query.cursor, ['name', 'id'] as const);
       const rows = await withTenant(pool, auth.tenantId, (db) =>
-        searchProducts(db, auth.tenantId, { q: query.q, sku: query.sku, categoryId: query.categoryId, ids: query.ids, activeOnly: query.active, limit: query.limit + 1, after }),
+        searchProducts(db, auth.tenantId, { q: query.q, sku: query.sku, categoryId: query.categoryId, ids: query.ids, includeDeleted: query.includeDeleted, activeOnly: query.active, limit: query.limit + 1, after }),
       );
       const { page, nextCursor } = pageOf(rows, query.limit, (last) => ({ name: last.name.toLowerCase(), id: last.id }));
       return { data: page.map(productView), nextCursor };

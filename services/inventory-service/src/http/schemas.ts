@@ -72,7 +72,13 @@ export const ProductListQuery = ListQuerySchema.extend({
     .transform((v) => v.split(',').filter(Boolean))
     .pipe(z.array(Uuid).min(1).max(100))
     .optional(),
-});
+  /** transaction-service only, with `ids`: deleted products too (inactive), to book an offline sale made before the delete. */
+  includeDeleted: z
+    .enum(['true', 'false'])
+    .transform((v) => v === 'true')
+    .optional()
+    .openapi({ description: 'Service callers only, with `ids`: also deleted products (returned inactive), to book an offline sale made before the delete' }),
+}).refine((q) => !q.includeDeleted || q.ids, { message: 'only together with ids', path: ['includeDeleted'] });
 
 export const LookupQuery = z
   .object({ barcode: Barcode.optional(), sku: Sku.optional() })

@@ -265,6 +265,7 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
           kind: 'sale',
           lines: body.lines.map((l) => ({ productId: l.productId, quantity: -l.quantity })),
           allowNegative: store.allow_negative_stock || body.allowNegative === true,
+          pastFact: body.allowNegative === true,
           actorId: auth.userId,
           reason: body.allowNegative ? 'offline sale (may go below zero)' : null,
           reference: { type: 'sale', id: body.saleId },
