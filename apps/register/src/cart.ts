@@ -159,8 +159,8 @@ export interface SaleRequest {
   /** Offline sales only: the price the terminal charged (online, prices are the server's business). */
   lines: Array<{ productId: string; quantity: number; discount?: { percent: number } | { amount: { amount: number; currency: string } }; unitPrice?: { amount: number; currency: string } }>;
   tenders: Array<{ method: 'cash'; amount: { amount: number; currency: string } } | { method: 'card'; amount: { amount: number; currency: string }; cardToken: string }>;
-  /** A sale completed here without a connection (POS-DESIGN §11): when, and on which terminal. */
-  offline?: { occurredAt: string; terminalId: string };
+  /** A sale completed here without a connection (POS-DESIGN §11): when, on which terminal, by whom. */
+  offline?: { occurredAt: string; terminalId: string; cashierId?: string };
 }
 
 /**
@@ -168,11 +168,19 @@ export interface SaleRequest {
  * at (the cached catalog's) and when and where it happened. The server books those prices, flags
  * any that differ from its catalog, takes the stock even below zero and dates the sale occurredAt.
  */
-export function offlineSaleRequest(online: SaleRequest, lines: Array<Pick<CartLine, 'unitPrice'>>, currency: string, occurredAt: string, terminalId: string): SaleRequest {
+export function offlineSaleRequest(
+  online: SaleRequest,
+  lines: Array<Pick<CartLine, 'unitPrice'>>,
+  currency: string,
+  occurredAt: string,
+  terminalId: string,
+  cashierId: string,
+): SaleRequest {
   return {
     ...online,
     lines: online.lines.map((l, i) => ({ ...l, unitPrice: { amount: lines[i]!.unitPrice, currency } })),
-    offline: { occurredAt, terminalId },
+    // Whoever syncs the queue later, the sale stays the cashier's (their shift, their drawer).
+    offline: { occurredAt, terminalId, cashierId },
   };
 }
 

@@ -20,6 +20,10 @@
  *   resolved; it stays in the list either way.
  * - no answer, 5xx, 429, sale still running, no open shift, session expired: the entry stays
  *   pending and syncing stops until the next attempt.
+ *
+ * Each sale is booked to the cashier who rang it up (`offline.cashierId`), whoever syncs: a cashier
+ * sends only their own sales and leaves a colleague's pending for that colleague or a manager (the
+ * server lets only managers and owners book a sale to someone else).
  */
 import { ApiError } from './api';
 import type { SaleRequest } from './cart';
@@ -97,9 +101,18 @@ export function syncFlag(sale: ServerSale, local: QueuedSale['local']): string |
 /** Sends one sale; resolves with the server's sale and whether it was a replay. */
 export type PostSale = (key: string, body: SaleRequest) => Promise<{ sale: ServerSale; replayed: boolean }>;
 
+/** Who is logged in and syncing. */
+export interface SyncActor {
+  id: string;
+  name: string;
+  role: string;
+}
+
 export interface SyncResult {
   synced: number;
   conflicts: number;
+  /** Sales rung up by another user, left pending for them or a manager. */
+  othersWaiting: number;
   /** Why syncing stopped early (entries are still pending), if it did. */
   stoppedBy?: string;
   authExpired?: boolean;
@@ -133,7 +146,7 @@ export class OfflineQueue {
    * page (a second call joins the first); across tabs the Web Locks API serialises them. Even if
    * two ran, the shared Idempotency-Keys would keep every sale single.
    */
-  sync(tenantId: string, post: PostSale, actor: string): Promise<SyncResult> {
+  sync(tenantId: string, post: PostSale, actor: SyncActor): Promise<SyncResult> {
     if (!this.running) {
       const run = () => this.syncOnce(tenantId, post, actor);
       const locks = typeof navigator !== 'undefined' ? (navigator as Navigator & { locks?: LockManager }).locks : undefined;
@@ -144,10 +157,15 @@ export class OfflineQueue {
     return this.running;
   }
 
-  private async syncOnce(tenantId: string, post: PostSale, actor: string): Promise<SyncResult> {
-    const result: SyncResult = { synced: 0, conflicts: 0 };
+  private async syncOnce(tenantId: string, post: PostSale, actor: SyncActor): Promise<SyncResult> {
+    const result: SyncResult = { synced: 0, conflicts: 0, othersWaiting: 0 };
     const pending = (await this.list()).filter((e) => e.status === 'pending' && e.tenantId === tenantId);
+    const mayBookForOthers = actor.role === 'manager' || actor.role === 'owner';
     for (const entry of pending) {
+      if (entry.userId !== actor.id && !mayBookForOthers) {
+        result.othersWaiting += 1;
+        continue;
+      }
       const attemptAt = new Date().toISOString();
       try {
         const { sale, replayed } = await this.send(entry, post);
@@ -162,7 +180,7 @@ export class OfflineQueue {
           server: { saleId: sale.id, receiptNumber: sale.receiptNumber, total: sale.total.amount, changeDue: sale.changeDue.amount, replayed, flags: sale.flags ?? [] },
           flag,
           syncedAt: new Date().toISOString(),
-          syncedBy: actor,
+          syncedBy: actor.name,
         } satisfies QueuedSale);
         result.synced += 1;
       } catch (err) {

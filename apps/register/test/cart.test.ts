@@ -179,12 +179,12 @@ describe('cart editing', () => {
       { key: 'b', productId: '9d1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f', sku: 'B', name: 'B', unitPrice: 100, taxRateBps: 0, quantity: 1 },
     ];
     const online = saleRequest({ storeId, currency: 'USD', lines, tenders: [{ method: 'cash', amount: 2000 }] });
-    const body = offlineSaleRequest(online, lines, 'USD', '2026-11-26T09:15:00.000Z', 'till-1');
+    const body = offlineSaleRequest(online, lines, 'USD', '2026-11-26T09:15:00.000Z', 'till-1', 'ad1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f');
     expect(body.lines.map((l) => l.unitPrice)).toEqual([
       { amount: 499, currency: 'USD' },
       { amount: 100, currency: 'USD' },
     ]);
-    expect(body).toMatchObject({ offline: { occurredAt: '2026-11-26T09:15:00.000Z', terminalId: 'till-1' }, tenders: online.tenders });
+    expect(body).toMatchObject({ offline: { occurredAt: '2026-11-26T09:15:00.000Z', terminalId: 'till-1', cashierId: 'ad1f3c2e-0a4b-4c5d-8e9f-0a1b2c3d4e5f' }, tenders: online.tenders });
     expect(online).not.toHaveProperty('offline');
     expect(CreateSaleBody.safeParse(body).success).toBe(true);
   });

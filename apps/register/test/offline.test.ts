@@ -14,7 +14,10 @@ const onlineBody = (productId: string, cash: number): SaleRequest => ({
 });
 // What the register queues: the same sale with the price charged and when/where it happened.
 const body = (productId: string, cash: number): SaleRequest =>
-  offlineSaleRequest(onlineBody(productId, cash), [{ unitPrice: 500 }], 'USD', '2024-01-01T10:00:00.000Z', 'term');
+  offlineSaleRequest(onlineBody(productId, cash), [{ unitPrice: 500 }], 'USD', '2024-01-01T10:00:00.000Z', 'term', 'u1');
+
+const CASS = { id: 'u1', name: 'Cass', role: 'cashier' };
+const MIA = { id: 'u2', name: 'Mia', role: 'manager' };
 
 let seq = 0;
 function entry(over: Partial<QueuedSale> = {}): QueuedSale {
@@ -72,18 +75,36 @@ async function freshQueue() {
 }
 
 describe('offline sales queue', () => {
+  it("when a cashier syncs a queue holding a colleague's sale, then only their own is sent; a manager then sends the colleague's, still naming that colleague", async () => {
+    const { queue } = await freshQueue();
+    const server = fakeServer();
+    const mine = entry();
+    const theirs = entry({ userId: 'u3', userName: 'Theo', body: offlineSaleRequest(onlineBody('p-theo', 1000), [{ unitPrice: 500 }], 'USD', '2024-01-01T10:00:00.000Z', 'term', 'u3') });
+    await queue.add(mine);
+    await queue.add(theirs);
+    const byCass = await queue.sync('t1', server.post, CASS);
+    expect(byCass).toMatchObject({ synced: 1, conflicts: 0, othersWaiting: 1 });
+    expect(server.calls).toEqual([mine.key]);
+    expect((await queue.list()).find((e) => e.key === theirs.key)).toMatchObject({ status: 'pending' });
+    const sent: SaleRequest[] = [];
+    const byMia = await queue.sync('t1', (key, b) => (sent.push(b), server.post(key, b)), MIA);
+    expect(byMia).toMatchObject({ synced: 1, othersWaiting: 0 });
+    expect(sent.map((b) => b.offline?.cashierId)).toEqual(['u3']);
+    expect((await queue.list()).find((e) => e.key === theirs.key)).toMatchObject({ status: 'synced', syncedBy: 'Mia' });
+  });
+
   it('when two queued sales are synced, then each is booked once, and syncing again sends nothing', async () => {
     const { queue } = await freshQueue();
     const server = fakeServer();
     await queue.add(entry());
     await queue.add(entry());
-    const result = await queue.sync('t1', server.post, 'Cass');
+    const result = await queue.sync('t1', server.post, CASS);
     expect(result).toMatchObject({ synced: 2, conflicts: 0 });
     expect(server.sales.size).toBe(2);
     const list = await queue.list();
     expect(list.map((e) => e.status)).toEqual(['synced', 'synced']);
     expect(list.map((e) => e.server?.receiptNumber)).toEqual([1, 2]);
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     expect(server.calls).toHaveLength(2);
   });
 
@@ -93,12 +114,12 @@ describe('offline sales queue', () => {
     const e = entry();
     await queue.add(e);
     server.setBehaviour(() => 'lost');
-    const first = await queue.sync('t1', server.post, 'Cass');
+    const first = await queue.sync('t1', server.post, CASS);
     expect(first.synced).toBe(0);
     expect(first.stoppedBy).toMatch(/No connection/);
     expect((await queue.list())[0]).toMatchObject({ status: 'pending', attempts: 2 });
     server.setBehaviour(() => 'ok');
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     expect(server.calls).toEqual([e.key, e.key]);
     expect(server.sales.size).toBe(1);
     expect((await queue.list())[0]).toMatchObject({ status: 'synced', server: { replayed: true, receiptNumber: 1 } });
@@ -110,7 +131,7 @@ describe('offline sales queue', () => {
     await queue.add(entry());
     await queue.add(entry());
     server.setBehaviour(() => 'down');
-    const result = await queue.sync('t1', server.post, 'Cass');
+    const result = await queue.sync('t1', server.post, CASS);
     expect(result.synced).toBe(0);
     expect(server.calls).toHaveLength(1);
     expect((await queue.list()).map((e) => e.status)).toEqual(['pending', 'pending']);
@@ -123,7 +144,7 @@ describe('offline sales queue', () => {
     await queue.add(short);
     await queue.add(entry());
     server.setBehaviour((key) => (key === short.key ? 'short' : 'ok'));
-    const result = await queue.sync('t1', server.post, 'Cass');
+    const result = await queue.sync('t1', server.post, CASS);
     expect(result).toMatchObject({ synced: 1, conflicts: 1 });
     const [conflict, synced] = await queue.list();
     expect(conflict).toMatchObject({ status: 'conflict', problem: { status: 409, code: 'insufficient_stock' } });
@@ -137,10 +158,10 @@ describe('offline sales queue', () => {
     const short = entry();
     await queue.add(short);
     server.setBehaviour(() => 'short');
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     server.setBehaviour(() => 'ok');
     await queue.retry(short.key, 'new-key');
-    await queue.sync('t1', server.post, 'Mia');
+    await queue.sync('t1', server.post, MIA);
     const [retried] = await queue.list();
     expect(retried).toMatchObject({ key: 'new-key', originalKey: short.key, status: 'synced', syncedBy: 'Mia' });
     expect(retried!.firstBody).toBeUndefined();
@@ -148,7 +169,7 @@ describe('offline sales queue', () => {
     const other = entry();
     await queue.add(other);
     server.setBehaviour(() => 'short');
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     await queue.resolve(other.key, 'Mia', 'Rang it up again by hand');
     expect((await queue.list()).find((e) => e.key === other.key)).toMatchObject({ status: 'resolved', resolvedBy: 'Mia', resolution: 'Rang it up again by hand' });
   });
@@ -157,7 +178,7 @@ describe('offline sales queue', () => {
     const { queue } = await freshQueue();
     const server = fakeServer(650);
     await queue.add(entry());
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     const [e] = await queue.list();
     expect(e).toMatchObject({ status: 'synced', server: { total: 650 } });
     expect(e!.flag).toMatch(/Price changed/);
@@ -168,7 +189,7 @@ describe('offline sales queue', () => {
     const sent: SaleRequest[] = [];
     const server = fakeServer();
     await queue.add(entry());
-    await queue.sync('t1', (key, b) => (sent.push(b), server.post(key, b)), 'Cass');
+    await queue.sync('t1', (key, b) => (sent.push(b), server.post(key, b)), CASS);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ offline: { occurredAt: '2024-01-01T10:00:00.000Z', terminalId: 'term' }, lines: [{ unitPrice: { amount: 500, currency: 'USD' } }] });
   });
@@ -177,7 +198,7 @@ describe('offline sales queue', () => {
     const { queue } = await freshQueue();
     const server = fakeServer(500, ['price_mismatch', 'negative_stock']);
     await queue.add(entry());
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     const [e] = await queue.list();
     expect(e).toMatchObject({ status: 'synced', server: { total: 500 } });
     expect(e!.flag).toBe('Flagged by the server: prices differ from the catalog, stock went below zero');
@@ -190,7 +211,7 @@ describe('offline sales queue', () => {
     // The online attempt was booked, but its answer never reached the register.
     await server.post(e.key, e.firstBody!);
     await queue.add(e);
-    const result = await queue.sync('t1', server.post, 'Cass');
+    const result = await queue.sync('t1', server.post, CASS);
     expect(result).toMatchObject({ synced: 1, conflicts: 0 });
     expect(server.sales.size).toBe(1);
     expect(server.calls).toEqual([e.key, e.key, e.key]);
@@ -202,7 +223,7 @@ describe('offline sales queue', () => {
     const server = fakeServer();
     const e = entry({ firstBody: onlineBody('p-first', 1000) });
     await queue.add(e);
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     expect(server.calls).toEqual([e.key]);
     expect(JSON.parse(server.sales.get(e.key)!.body)).toMatchObject({ offline: { terminalId: 'term' } });
   });
@@ -212,7 +233,7 @@ describe('offline sales queue', () => {
     const server = fakeServer();
     await queue.add(entry());
     await queue.add(entry());
-    const [a, b] = await Promise.all([queue.sync('t1', server.post, 'Cass'), queue.sync('t1', server.post, 'Cass')]);
+    const [a, b] = await Promise.all([queue.sync('t1', server.post, CASS), queue.sync('t1', server.post, CASS)]);
     expect(a).toBe(b);
     expect(server.calls).toHaveLength(2);
   });
@@ -221,7 +242,7 @@ describe('offline sales queue', () => {
     const { queue } = await freshQueue();
     const server = fakeServer();
     await queue.add(entry({ tenantId: 't2' }));
-    await queue.sync('t1', server.post, 'Cass');
+    await queue.sync('t1', server.post, CASS);
     expect(server.calls).toHaveLength(0);
     expect(await queue.pendingCount('t2')).toBe(1);
   });

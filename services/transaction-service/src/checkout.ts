@@ -111,6 +111,8 @@ export class Checkout {
     }
 
     if (auth.role !== 'owner' && auth.role !== 'service' && !auth.stores.includes(body.storeId)) throw forbidden('You may not sell in this store', 'store_forbidden');
+    const cashierId = body.offline?.cashierId ?? auth.userId;
+    if (cashierId !== auth.userId) await this.checkOfflineCashier(auth, cashierId, body.storeId);
     // Checked here, after the key lookup, so that a sale already booked under this key still replays.
     const occurredAt = body.offline ? new Date(body.offline.occurredAt) : null;
     if (occurredAt) {
@@ -134,8 +136,8 @@ export class Checkout {
     const inserted = await withTenant(pool, auth.tenantId, async (db) => {
       let shiftId = shift?.id ?? null;
       if (occurredAt) {
-        const covering = await findShiftCovering(db, auth.tenantId, store.id, auth.userId, occurredAt);
-        const chosen = chooseOfflineShift(covering, covering ? undefined : await findOpenShiftForShare(db, auth.tenantId, store.id, auth.userId));
+        const covering = await findShiftCovering(db, auth.tenantId, store.id, cashierId, occurredAt);
+        const chosen = chooseOfflineShift(covering, covering ? undefined : await findOpenShiftForShare(db, auth.tenantId, store.id, cashierId));
         shiftId = chosen.shiftId;
         if (chosen.flag) flags.push(chosen.flag);
       }
@@ -144,7 +146,7 @@ export class Checkout {
         tenant_id: auth.tenantId,
         store_id: store.id,
         shift_id: shiftId,
-        cashier_id: auth.userId,
+        cashier_id: cashierId,
         customer_id: body.customerId ?? null,
         idempotency_key: idempotencyKey,
         status: 'pending',
@@ -213,6 +215,21 @@ export class Checkout {
       return this.resume(auth.tenantId, winner);
     }
     return this.drive(inserted, body);
+  }
+
+  /**
+   * A queue synced by someone else than the cashier who rang it up: only a manager or owner may
+   * book sales to another user, and only to a user of this tenant in their reach who may sell in
+   * this store (so the sale lands in that cashier's shift, and their drawer's count).
+   */
+  private async checkOfflineCashier(auth: AuthContext, cashierId: string, storeId: string): Promise<void> {
+    if (auth.role !== 'manager' && auth.role !== 'owner') {
+      throw forbidden('Only a manager or owner may sync an offline sale rung up by another user', 'offline_cashier_forbidden');
+    }
+    const user = await this.deps.users.find(cashierId, auth.token);
+    if (!user || user.tenantId !== auth.tenantId || (user.role !== 'owner' && !user.storeIds.includes(storeId))) {
+      throw badRequest('The offline sale names a cashier who cannot have sold here', [{ path: 'offline.cashierId', message: 'is not a user of this store in your reach' }], 'unknown_cashier');
+    }
   }
 
   private async loadProducts(tenantId: string, body: SaleInput): Promise<Map<string, CatalogProduct>> {

@@ -5,6 +5,7 @@ import type { MongoHandle } from '@pos/mongo';
 import type { StoreDirectory } from '@pos/stores';
 import type { Logger } from '@pos/utils';
 import type { TransactionConfig } from './config';
+import type { UserDirectory } from './user-directory';
 
 export const SCHEMA = 'sales';
 
@@ -15,6 +16,7 @@ export interface TransactionDeps {
   redis: Redis;
   verifier: TokenVerifier;
   stores: StoreDirectory;
+  users: UserDirectory;
   inventory: ServiceClient;
   payments: ServiceClient;
   /** MongoDB (sales analytics); connects lazily, so the service starts and sells while MongoDB is down. */

@@ -294,6 +294,33 @@ describe('transaction-service offline sales', () => {
     expect(await ledgerDrift(stack.admin, shop.tenantId)).toEqual([]);
   });
 
+  it("when a manager syncs a cashier's queued sale naming that cashier, then it is booked to the cashier and the shift that took the cash", async () => {
+    const p = await stockedProduct(stack, shop, 400, 0, 5);
+    const res = await sell(stack, shop.manager.token, {
+      storeId: shop.storeId,
+      lines: [{ productId: p.id, quantity: 1, unitPrice: usd(400) }],
+      tenders: cash(400),
+      offline: { ...offline(minutesAgo(15)), cashierId: shop.cashier.id },
+    }).expect(201);
+    expect(res.body).toMatchObject({ cashierId: shop.cashier.id, shiftId: cashierShift, flags: [] });
+    expect(await saleRow(res.body.id)).toMatchObject({ cashier_id: shop.cashier.id, shift_id: cashierShift });
+    expect((await completedEvent(res.body.id))[0].data).toMatchObject({ cashierId: shop.cashier.id, shiftId: cashierShift });
+  });
+
+  it('when a cashier names another user, or a manager names a user outside their reach, then 403 / 400 names offline.cashierId and nothing is written', async () => {
+    const p = await stockedProduct(stack, shop, 400, 0, 5);
+    const body = (cashierId: string) => ({ storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1, unitPrice: usd(400) }], tenders: cash(400), offline: { ...offline(minutesAgo(15)), cashierId } });
+    const keys = [randomUUID(), randomUUID(), randomUUID()];
+    const byCashier = await sell(stack, shop.cashier.token, body(shop.manager.id), keys[0]).expect(403);
+    expect(byCashier.body.code).toBe('offline_cashier_forbidden');
+    for (const [i, stranger] of [otherShop.cashier.id, randomUUID()].entries()) {
+      const res = await sell(stack, shop.manager.token, body(stranger), keys[i + 1]).expect(400);
+      expect(res.body).toMatchObject({ code: 'unknown_cashier', errors: [{ path: 'offline.cashierId' }] });
+    }
+    for (const key of keys) expect(await salesWithKey(key)).toBe(0);
+    expect(await onHand(stack, shop.storeId, p.id)).toBe(5);
+  });
+
   it('when a cashier sends a price on an online sale, then it is still a manager-only override (403)', async () => {
     const p = await stockedProduct(stack, shop, 1000, 0);
     const res = await sell(stack, shop.cashier.token, { storeId: shop.storeId, lines: [{ productId: p.id, quantity: 1, unitPrice: usd(1) }], tenders: cash(1) }).expect(403);

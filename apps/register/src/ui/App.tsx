@@ -122,7 +122,7 @@ export function App() {
     if (!boot || !api.session) return;
     setSyncing(true);
     try {
-      const result = await boot.queue.sync(api.session.user.tenantId, postSale, api.session.user.name);
+      const result = await boot.queue.sync(api.session.user.tenantId, postSale, api.session.user);
       if (result.synced || result.conflicts) {
         notify(
           result.conflicts ? 'error' : 'success',
@@ -130,6 +130,7 @@ export function App() {
         );
       }
       if (result.stoppedBy && onlineRef.current) notify('info', `Some offline sales are still waiting: ${result.stoppedBy}`);
+      if (result.othersWaiting) notify('info', `${result.othersWaiting} offline sale(s) rung up by another cashier wait for that cashier or a manager to log in here.`);
     } catch (err) {
       notify('error', `Offline sales could not be sent: ${(err as Error).message}`);
     } finally {

@@ -195,7 +195,7 @@ function Register({ ctx, shift }: { ctx: Ctx; shift: Shift }) {
   const queueOffline = async (key: string, firstBody: ReturnType<typeof saleRequest>) => {
     const now = new Date().toISOString();
     // Booked later at the prices charged here, dated now (POS-DESIGN §11 offline sales).
-    const body = offlineSaleRequest(firstBody, lines, currency, now, ctx.terminal.terminalId);
+    const body = offlineSaleRequest(firstBody, lines, currency, now, ctx.terminal.terminalId, ctx.session.user.id);
     const localReceipt = `OFFLINE-${ctx.terminal.terminalId.slice(0, 4).toUpperCase()}-${Date.now().toString(36).toUpperCase()}`;
     const m = (amount: number) => ({ amount, currency });
     const sale: Sale = {

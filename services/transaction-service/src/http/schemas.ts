@@ -47,6 +47,12 @@ export const OfflineInfo = z
     /** When the terminal completed the sale (its clock); the sale is dated by it. */
     occurredAt: z.iso.datetime({ offset: true, message: 'must be an ISO 8601 date-time with a time zone, e.g. 2026-11-26T09:15:00Z' }),
     terminalId: z.string().trim().min(1).max(100),
+    /**
+     * Who rang the sale up at the terminal (default: the caller). The register records it, so a
+     * queue synced by someone else is still booked to the cashier and the shift that took the cash;
+     * naming another user takes a manager or owner.
+     */
+    cashierId: Uuid.optional(),
   })
   .strict()
   .openapi('OfflineSaleInfo', {
