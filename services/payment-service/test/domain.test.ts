@@ -122,7 +122,8 @@ describe('processor calls', () => {
     expect(err).toBeInstanceOf(ProcessorUnavailableError);
     expect((err as ProcessorUnavailableError).timedOut).toBe(true);
     expect(elapsed).toBeGreaterThanOrEqual(225);
-    expect(elapsed).toBeLessThan(450);
+    // Ten attempts of 100 ms would take over 1.1 s; the margin is for a busy machine.
+    expect(elapsed).toBeLessThan(800);
   });
 });
 
