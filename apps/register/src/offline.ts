@@ -118,6 +118,16 @@ export interface SyncResult {
   authExpired?: boolean;
 }
 
+/**
+ * Whether `actor` may send this entry: their own sales; a manager or owner also a colleague's, when
+ * the register recorded who rang it up (`offline.cashierId`). An entry of an older register has no
+ * cashierId and would be booked to whoever sends it, so it waits for its own cashier.
+ */
+export function mayBeSentBy(entry: QueuedSale, actor: Pick<SyncActor, 'id' | 'role'>): boolean {
+  if (entry.userId === actor.id) return true;
+  return (actor.role === 'manager' || actor.role === 'owner') && entry.body.offline?.cashierId === entry.userId;
+}
+
 /** Errors after which the same request may succeed later: keep the entry pending. */
 function isTransient(err: ApiError): boolean {
   return err.outcomeUnknown || err.status === 401 || err.code === 'no_open_shift' || err.code === 'sale_in_progress';
@@ -160,9 +170,8 @@ export class OfflineQueue {
   private async syncOnce(tenantId: string, post: PostSale, actor: SyncActor): Promise<SyncResult> {
     const result: SyncResult = { synced: 0, conflicts: 0, othersWaiting: 0 };
     const pending = (await this.list()).filter((e) => e.status === 'pending' && e.tenantId === tenantId);
-    const mayBookForOthers = actor.role === 'manager' || actor.role === 'owner';
     for (const entry of pending) {
-      if (entry.userId !== actor.id && !mayBookForOthers) {
+      if (!mayBeSentBy(entry, actor)) {
         result.othersWaiting += 1;
         continue;
       }

@@ -2,7 +2,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { Api, ApiError, type Session } from '../src/api';
 import { offlineSaleRequest, type SaleRequest } from '../src/cart';
 import { Db, openDb } from '../src/db';
-import { OfflineQueue, type PostSale, type QueuedSale, type ServerSale } from '../src/offline';
+import { OfflineQueue, mayBeSentBy, type PostSale, type QueuedSale, type ServerSale } from '../src/offline';
 
 // The offline queue and the session handling, without a browser: IndexedDB from fake-indexeddb and
 // a fake server that behaves like POST /api/v1/transactions with idempotency keys.
@@ -91,6 +91,13 @@ describe('offline sales queue', () => {
     expect(byMia).toMatchObject({ synced: 1, othersWaiting: 0 });
     expect(sent.map((b) => b.offline?.cashierId)).toEqual(['u3']);
     expect((await queue.list()).find((e) => e.key === theirs.key)).toMatchObject({ status: 'synced', syncedBy: 'Mia' });
+
+    // An older register's entry names no cashier: it would be booked to the manager, so it waits for its own.
+    const legacy = entry({ userId: 'u4', userName: 'Lee', body: onlineBody('p-lee', 1000) });
+    await queue.add(legacy);
+    expect(mayBeSentBy(legacy, MIA)).toBe(false);
+    expect(await queue.sync('t1', server.post, MIA)).toMatchObject({ synced: 0, othersWaiting: 1 });
+    expect(await queue.sync('t1', server.post, { id: 'u4', name: 'Lee', role: 'cashier' })).toMatchObject({ synced: 1, othersWaiting: 0 });
   });
 
   it('when two queued sales are synced, then each is booked once, and syncing again sends nothing', async () => {

@@ -39,11 +39,21 @@ REVOKE ALL ON FUNCTION inventory_search.sync_product_text() FROM PUBLIC;
 CREATE TRIGGER products_search_text AFTER INSERT OR UPDATE OF name, sku, deleted_at ON inventory.products
   FOR EACH ROW EXECUTE FUNCTION inventory_search.sync_product_text();
 
+-- Every tenant's products: the owner is subject to the forced policy too, and an owner that is not a
+-- superuser would copy none; lifted for this statement only, inside the migration's transaction.
+ALTER TABLE inventory.products NO FORCE ROW LEVEL SECURITY;
 INSERT INTO inventory_search.product_text (product_id, tenant_id, text)
   SELECT id, tenant_id, inventory.search_text(name || ' ' || sku) FROM inventory.products WHERE deleted_at IS NULL;
+ALTER TABLE inventory.products FORCE ROW LEVEL SECURITY;
 
--- `pattern` is a LIKE pattern over inventory.search_text(); the tenant is the caller's app.tenant_id,
--- never an argument, so no caller can name another tenant. More than `max_count` matches gives NULL:
+-- The LIKE pattern that finds `q` anywhere in a search text: normalised first, then its %, _ and \
+-- escaped. Escaping before would let a full-width ％ through, which unaccent turns into %.
+CREATE FUNCTION inventory.search_pattern(q text) RETURNS text
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+  AS $$ SELECT '%' || replace(replace(replace(inventory.search_text(q), '\', '\\'), '%', '\%'), '_', '\_') || '%' $$;
+
+-- `pattern` is a LIKE pattern over inventory.search_text() (see inventory.search_pattern); the
+-- tenant is the caller's app.tenant_id, never an argument, so no caller can name another tenant. More than `max_count` matches gives NULL:
 -- a pattern that common is served better by walking the products in name order, where the first
 -- page fills up at once, than by fetching every match to sort them.
 CREATE FUNCTION inventory.matching_product_ids(pattern text, max_count integer) RETURNS uuid[]
@@ -62,5 +72,6 @@ DROP INDEX products_search_trgm_idx;
 -- Down Migration
 CREATE INDEX products_search_trgm_idx ON products USING gin (inventory.search_text(name || ' ' || sku) public.gin_trgm_ops) WHERE deleted_at IS NULL;
 DROP FUNCTION inventory.matching_product_ids(text, integer);
+DROP FUNCTION inventory.search_pattern(text);
 DROP TRIGGER products_search_text ON inventory.products;
 DROP SCHEMA inventory_search CASCADE;

@@ -19,7 +19,8 @@ export interface LedgerEntry {
   allowNegative: boolean;
   /**
    * The movement records goods that already moved, so a product deleted since still counts: an
-   * offline sale's reservation. Releases and returns always do (they undo or follow a sale).
+   * offline sale's reservation, a release (it undoes a sale), a refund's restock (it follows one).
+   * Never derived from `kind`: a stock adjustment with reason "return" is a new movement.
    */
   pastFact?: boolean;
   actorId: string;
@@ -41,8 +42,7 @@ export interface LedgerResult {
 export async function recordMovements(db: Queryable, entry: LedgerEntry): Promise<LedgerResult> {
   const deltas = new Map([...mergeLines(entry.lines)].filter(([, q]) => q !== 0));
   const productIds = [...deltas.keys()];
-  const pastFact = entry.pastFact === true || entry.kind === 'sale_release' || entry.kind === 'return';
-  const products = await findProductsByIds(db, entry.tenantId, productIds, pastFact);
+  const products = await findProductsByIds(db, entry.tenantId, productIds, entry.pastFact === true);
   const unknown = entry.lines.flatMap((l, i) => (products.has(l.productId) ? [] : [{ path: `lines.${i}.productId`, message: 'is not a product of this tenant' }]));
   if (unknown.length) throw badRequest('Some products do not exist', unknown, 'unknown_product');
 

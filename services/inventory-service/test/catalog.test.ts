@@ -92,6 +92,10 @@ describe('inventory-service catalog', () => {
     expect(await search(`dessert-${tag}`)).toEqual([creme.id]);
     expect(await search(`${tag}`)).toEqual(expect.arrayContaining([creme.id, cafe.id]));
     expect(await search('%')).not.toContain(creme.id);
+    // Wildcards typed in full width become % and _ once normalised: still literal characters.
+    expect(await search(`cr％e ${tag}`)).toEqual([]);
+    expect(await search(`cr＿me ${tag}`)).toEqual([]);
+    expect(await search(`c_ème`)).not.toContain(creme.id);
     const bySku = await request(inv.app).get('/api/v1/products').query({ sku: creme.sku }).set(bearer(shop.accessToken)).expect(200);
     expect(bySku.body.data.map((p: { id: string }) => p.id)).toEqual([creme.id]);
   });

@@ -152,6 +152,9 @@ describe('inventory-service reservations for checkout', () => {
     expect(online.body.code).toBe('unknown_product');
     const adjusted = await request(inv.app).post('/api/v1/stock/adjustments').set(bearer(shop.accessToken)).set('Idempotency-Key', randomUUID()).send({ storeId: shop.storeId, productId: p.id, quantity: 1, reason: 'receive' }).expect(400);
     expect(adjusted.body.code).toBe('unknown_product');
+    // An adjustment with reason "return" is a new movement too, not a refund's restock.
+    const returned = await request(inv.app).post('/api/v1/stock/adjustments').set(bearer(shop.accessToken)).set('Idempotency-Key', randomUUID()).send({ storeId: shop.storeId, productId: p.id, quantity: 5, reason: 'return' }).expect(400);
+    expect(returned.body.code).toBe('unknown_product');
     expect(await onHand(p.id)).toBe(5);
   });
 

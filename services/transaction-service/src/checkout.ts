@@ -111,7 +111,8 @@ export class Checkout {
     }
 
     if (auth.role !== 'owner' && auth.role !== 'service' && !auth.stores.includes(body.storeId)) throw forbidden('You may not sell in this store', 'store_forbidden');
-    const cashierId = body.offline?.cashierId ?? auth.userId;
+    // Stored as text and compared with shifts' cashier ids: one spelling of a uuid.
+    const cashierId = body.offline?.cashierId?.toLowerCase() ?? auth.userId;
     if (cashierId !== auth.userId) await this.checkOfflineCashier(auth, cashierId, body.storeId);
     // Checked here, after the key lookup, so that a sale already booked under this key still replays.
     const occurredAt = body.offline ? new Date(body.offline.occurredAt) : null;

@@ -300,7 +300,7 @@ describe('transaction-service offline sales', () => {
       storeId: shop.storeId,
       lines: [{ productId: p.id, quantity: 1, unitPrice: usd(400) }],
       tenders: cash(400),
-      offline: { ...offline(minutesAgo(15)), cashierId: shop.cashier.id },
+      offline: { ...offline(minutesAgo(15)), cashierId: shop.cashier.id.toUpperCase() },
     }).expect(201);
     expect(res.body).toMatchObject({ cashierId: shop.cashier.id, shiftId: cashierShift, flags: [] });
     expect(await saleRow(res.body.id)).toMatchObject({ cashier_id: shop.cashier.id, shift_id: cashierShift });

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks'
 import { Api, type Session } from '../api';
 import { Catalog } from '../catalog';
 import { Db, openDb } from '../db';
-import { OfflineQueue, type PostSale } from '../offline';
+import { OfflineQueue, mayBeSentBy, type PostSale } from '../offline';
 import { loadShift, loadTerminal, saveShift, saveTerminal, type Shift, type StoreInfo, type TerminalConfig } from '../terminal';
 import type { ReceiptView, Sale } from '../types';
 import type { Ctx, Notify, View } from './context';
@@ -69,7 +69,9 @@ export function App() {
   const [view, setView] = useState<View>('sell');
   const [receipt, setReceipt] = useState<ReceiptView | null>(null);
   const [notice, setNotice] = useState<{ kind: 'info' | 'success' | 'error'; text: string } | null>(null);
-  const [queueInfo, setQueueInfo] = useState({ pending: 0, conflicts: 0 });
+  // pending: what this login can send; waiting: colleagues' sales left for them or a manager.
+  const [queueInfo, setQueueInfo] = useState({ pending: 0, waiting: 0, conflicts: 0 });
+  const waitingNoticeShown = useRef('');
   const [syncing, setSyncing] = useState(false);
 
   const setTerminal = (t: TerminalConfig) => {
@@ -103,8 +105,11 @@ export function App() {
     if (!boot) return;
     const all = await boot.queue.list();
     const mine = all.filter((e) => !terminal.tenantId || e.tenantId === terminal.tenantId);
-    setQueueInfo({ pending: mine.filter((e) => e.status === 'pending').length, conflicts: mine.filter((e) => e.status === 'conflict').length });
-  }, [boot, terminal.tenantId]);
+    const pending = mine.filter((e) => e.status === 'pending');
+    const user = api.session?.user;
+    const sendable = user ? pending.filter((e) => mayBeSentBy(e, user)).length : pending.length;
+    setQueueInfo({ pending: sendable, waiting: pending.length - sendable, conflicts: mine.filter((e) => e.status === 'conflict').length });
+  }, [api, boot, terminal.tenantId]);
 
   useEffect(() => {
     void refreshQueueInfo();
@@ -130,7 +135,12 @@ export function App() {
         );
       }
       if (result.stoppedBy && onlineRef.current) notify('info', `Some offline sales are still waiting: ${result.stoppedBy}`);
-      if (result.othersWaiting) notify('info', `${result.othersWaiting} offline sale(s) rung up by another cashier wait for that cashier or a manager to log in here.`);
+      // Once per login and count: the auto-sync must not keep replacing other notices with it.
+      const waitingKey = `${api.session.user.id}:${result.othersWaiting}`;
+      if (result.othersWaiting && waitingNoticeShown.current !== waitingKey) {
+        waitingNoticeShown.current = waitingKey;
+        notify('info', `${result.othersWaiting} offline sale(s) rung up by another cashier wait for that cashier or a manager to log in here.`);
+      }
     } catch (err) {
       notify('error', `Offline sales could not be sent: ${(err as Error).message}`);
     } finally {
@@ -258,6 +268,7 @@ export function App() {
         <div class={`conn ${online ? 'conn-on' : 'conn-off'}`} role="status" aria-live="polite" data-testid="connection">
           {online ? 'Online' : 'Offline — cash sales are queued'}
           {queueInfo.pending > 0 && ` · ${queueInfo.pending} to send${syncing ? ' (sending…)' : ''}`}
+          {queueInfo.waiting > 0 && ` · ${queueInfo.waiting} for another cashier`}
           {queueInfo.conflicts > 0 && ` · ${queueInfo.conflicts} conflict${queueInfo.conflicts > 1 ? 's' : ''}`}
         </div>
         <div class="shiftinfo muted">{shift ? `Shift open since ${new Date(shift.openedAt).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : 'No open shift'}</div>

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { newKey } from '../api';
 import { describeError } from '../messages';
 import { formatMoney } from '../money';
-import { describeServerFlags, type QueuedSale } from '../offline';
+import { describeServerFlags, mayBeSentBy, type QueuedSale } from '../offline';
 import type { Ctx } from './context';
 
 const STATUS_LABEL: Record<QueuedSale['status'], string> = { pending: 'Waiting to send', synced: 'Booked', conflict: 'Conflict', resolved: 'Resolved by a manager' };
@@ -37,7 +37,7 @@ export function QueueScreen({ ctx, syncing }: { ctx: Ctx; syncing: boolean }) {
     }
   };
 
-  const pending = entries?.filter((e) => e.status === 'pending').length ?? 0;
+  const pending = entries?.filter((e) => e.status === 'pending' && mayBeSentBy(e, ctx.session.user)).length ?? 0;
   return (
     <div class="stack">
       <section class="card" aria-labelledby="queue-title">

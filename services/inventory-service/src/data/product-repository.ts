@@ -136,23 +136,22 @@ const TRIGRAM_MATCHES_MAX = 500;
  * products in name order, which fills a page quickly precisely because so many match.
  */
 export async function searchProducts(db: Queryable, tenantId: string, s: ProductSearch): Promise<ProductRow[]> {
-  let q = s.q ? escapeLike(s.q) : null;
-  let ids = s.ids ?? null;
-  if (q !== null && s.q!.length >= 3) {
-    const { rows } = await db.query<{ ids: string[] | null }>(
-      "SELECT inventory.matching_product_ids('%' || inventory.search_text($1) || '%', $2) AS ids",
-      [q, TRIGRAM_MATCHES_MAX],
-    );
+  let q = s.q ?? null;
+  // uuids compare as text below: one spelling.
+  let ids = s.ids?.map((id) => id.toLowerCase()) ?? null;
+  if (q !== null && q.length >= 3) {
+    const { rows } = await db.query<{ ids: string[] | null }>('SELECT inventory.matching_product_ids(inventory.search_pattern($1), $2) AS ids', [q, TRIGRAM_MATCHES_MAX]);
     const matched = rows[0]!.ids;
     if (matched) {
       q = null;
       ids = ids ? ids.filter((id) => matched.includes(id)) : matched;
     }
   }
+  // `%` and `_` typed by a user are literal characters, not wildcards (inventory.search_pattern).
   const { rows } = await db.query<ProductRow>(
     `${SELECT_PRODUCT}
       WHERE p.tenant_id = $1 AND (p.deleted_at IS NULL OR ($10 AND $9::uuid[] IS NOT NULL))
-        AND ($2::text IS NULL OR inventory.search_text(p.name || ' ' || p.sku) LIKE '%' || inventory.search_text($2) || '%')
+        AND ($2::text IS NULL OR inventory.search_text(p.name || ' ' || p.sku) LIKE inventory.search_pattern($2))
         AND ($3::text IS NULL OR p.sku = $3)
         AND ($4::uuid IS NULL OR p.category_id = $4)
         AND (NOT $5 OR p.active)
@@ -163,11 +162,6 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
     [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, ids, s.includeDeleted ?? false],
   );
   return rows;
-}
-
-/** `%` and `_` typed by a user are literal characters, not wildcards. */
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 const COLUMNS: Record<string, string> = {

@@ -78,7 +78,7 @@ export const ProductListQuery = ListQuerySchema.extend({
     .transform((v) => v === 'true')
     .optional()
     .openapi({ description: 'Service callers only, with `ids`: also deleted products (returned inactive), to book an offline sale made before the delete' }),
-}).refine((q) => !q.includeDeleted || q.ids, { message: 'only together with ids', path: ['includeDeleted'] });
+}).refine((q) => !q.includeDeleted || (q.ids && !q.q), { message: 'only together with ids, and not with q', path: ['includeDeleted'] });
 
 export const LookupQuery = z
   .object({ barcode: Barcode.optional(), sku: Sku.optional() })

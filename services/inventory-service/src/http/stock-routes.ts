@@ -326,6 +326,7 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
             kind: 'sale_release',
             lines: row.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })),
             allowNegative: true,
+            pastFact: true,
             actorId: auth.userId,
             reference: { type: 'sale', id: params.saleId },
           });
@@ -354,6 +355,7 @@ export function stockRoutes(table: RouteTable, deps: InventoryDeps): void {
           kind: 'return',
           lines: body.lines,
           allowNegative: true,
+          pastFact: true,
           actorId: auth.userId,
           reason: body.reason ?? null,
           reference: { type: 'return', id: body.referenceId },
