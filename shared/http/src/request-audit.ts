@@ -24,13 +24,17 @@ function routeParams(template: string, path: string): Record<string, string> {
   return out;
 }
 
+/** How long an answer waits for its audit record before it leaves anyway (the write goes on). */
+export const AUDIT_WAIT_MS = 500;
+
 /**
  * Hands the sink every state-changing request of a signed-in user that did not record itself through
  * an event (a write that succeeded after writing to an outbox is already in the audit trail, with its
- * request id, actor and address), every write that failed, and every 403 (reads too, services too). Runs after the
- * response has gone out, so a request never waits for the audit; a failing sink is only logged.
+ * request id, actor and address), every write that failed, and every 403 (reads too, services too).
+ * The record is written before the answer leaves, so a process that dies after answering cannot lose
+ * it; a slow or failing sink delays the answer by at most `waitMs` and never fails it (only logged).
  */
-export function recordRequestAudits(sink: RequestAuditSink, logger: Logger): RequestHandler {
+export function recordRequestAudits(sink: RequestAuditSink, logger: Logger, waitMs = AUDIT_WAIT_MS): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const ctx = currentContext();
@@ -43,17 +47,17 @@ export function recordRequestAudits(sink: RequestAuditSink, logger: Logger): Req
         return json(body);
       };
     }
-    res.on('finish', () => {
+    const entryFor = (): RequestAuditEntry | null => {
       const auth = req.auth;
       const status = res.statusCode;
       // Unmatched paths change nothing; callers without a token have no tenant to audit under.
-      if (!auth || !req.route) return;
+      if (!auth || !req.route) return null;
       if (status !== 403) {
-        if (!WRITES.has(req.method)) return;
+        if (!WRITES.has(req.method)) return null;
         // A service's call (a reservation for a sale) is part of the user's request that caused it,
         // which is audited where it arrived, under the same request id.
-        if (auth.role === 'service') return;
-        if (status < 400 && (ctx?.eventsWritten ?? 0) > 0) return;
+        if (auth.role === 'service') return null;
+        if (status < 400 && (ctx?.eventsWritten ?? 0) > 0) return null;
       }
       const route = `${req.baseUrl}${String(req.route.path)}`;
       // After an error the router has restored req.params to the app's (empty): read them off the path.
@@ -61,7 +65,7 @@ export function recordRequestAudits(sink: RequestAuditSink, logger: Logger): Req
       const paramId = idLike(params.id) ?? idLike(Object.entries(params).find(([k]) => k.endsWith('Id'))?.[1]);
       const body = (req.body && typeof req.body === 'object' ? req.body : {}) as Record<string, unknown>;
       const query = req.query as Record<string, unknown>;
-      const entry: RequestAuditEntry = {
+      return {
         tenantId: auth.tenantId,
         actorId: auth.userId,
         actorRole: auth.role,
@@ -76,10 +80,25 @@ export function recordRequestAudits(sink: RequestAuditSink, logger: Logger): Req
         ip: req.ip ?? null,
         userAgent: req.get('user-agent')?.slice(0, 256) ?? null,
       };
-      sink(entry).catch((err: unknown) =>
-        logger.warn('could not record a request in the audit trail', { route: entry.route, status, err: err instanceof Error ? err.message : String(err) }),
+    };
+    const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+    let ending = false;
+    res.end = ((...args: unknown[]) => {
+      if (ending) return end(...args);
+      ending = true;
+      const entry = entryFor();
+      if (!entry) return end(...args);
+      const written = sink(entry).catch((err: unknown) =>
+        logger.warn('could not record a request in the audit trail', { route: entry.route, status: entry.status, err: err instanceof Error ? err.message : String(err) }),
       );
-    });
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+      void Promise.race([written, waited]).then(() => {
+        clearTimeout(timer);
+        end(...args);
+      });
+      return res;
+    }) as typeof res.end;
     next();
   };
 }

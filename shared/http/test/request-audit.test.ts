@@ -51,7 +51,7 @@ function build(sink: (e: RequestAuditEntry) => Promise<unknown>) {
   });
 }
 
-/** Collects entries; the sink runs after the response, so tests wait for the count they expect. */
+/** Collects entries; tests wait for the count they expect, and that nothing more arrives. */
 function collector(fail = false) {
   const entries: RequestAuditEntry[] = [];
   const sink = async (e: RequestAuditEntry) => {
@@ -126,12 +126,30 @@ describe('recordRequestAudits (createServiceApp auditRequests)', () => {
     expect(entries.map((e) => `${e.route} ${e.actorRole}`)).toEqual(['/api/v1/drawers manager']);
   });
 
-  it('when the sink fails, then the request has already succeeded and the service keeps serving', async () => {
+  it('when the sink fails, then the request still succeeds and the service keeps serving', async () => {
     const c = collector(true);
     const { app } = build(c.sink);
     await request(app).post('/api/v1/drawers').set('authorization', 'Bearer manager').send({ storeId: STORE, amount: 1 }).expect(201);
     await c.waitFor(1);
     await request(app).post('/api/v1/drawers').set('authorization', 'Bearer manager').send({ storeId: STORE, amount: 2 }).expect(201);
     expect(await c.waitFor(2)).toHaveLength(2);
+  });
+
+  it('when a write is answered, then its record was written before the answer left (a crash after answering cannot lose it)', async () => {
+    const written: string[] = [];
+    const { app } = build(async (e) => {
+      await new Promise((r) => setTimeout(r, 50));
+      written.push(e.route);
+    });
+    await request(app).post('/api/v1/drawers/d-1/cash').set('authorization', 'Bearer manager').send({ storeId: STORE, amount: 1 }).expect(200);
+    expect(written).toEqual(['/api/v1/drawers/:id/cash']);
+    await request(app).post('/api/v1/drawers').set('authorization', 'Bearer cashier').send({ storeId: 'nope', amount: 1 }).expect(400);
+    expect(written).toEqual(['/api/v1/drawers/:id/cash', '/api/v1/drawers']);
+  });
+
+  it('when the sink never answers, then the answer leaves anyway after the bounded wait', async () => {
+    const { app } = build(() => new Promise(() => undefined));
+    const res = await request(app).post('/api/v1/drawers').set('authorization', 'Bearer manager').send({ storeId: STORE, amount: 1 }).expect(201);
+    expect(res.body).toEqual({ id: 'drawer-1', ok: true });
   });
 });
