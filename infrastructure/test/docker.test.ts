@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { loadCompose } from './support/compose';
 import { discoverServices, readText, rel, rootPackage } from './support/repo';
-import { refusedPort } from '../../scripts/test/refused-port';
+import { refusedPort } from '../../scripts/test/ports';
 
 const run = promisify(execFile);
 const DOCKERFILE = 'infrastructure/docker/Dockerfile';

@@ -8,7 +8,7 @@ import { createGatewayApp, type GatewayApp, type GatewayDeps } from '../src/app'
 import { loadGatewayConfig } from '../src/config';
 import { UPSTREAMS, UPSTREAM_NAMES, type UpstreamName } from '../src/routes';
 import { TEST_ISSUER } from '../../../scripts/test/test-keys';
-import { refusedPort } from '../../../scripts/test/refused-port';
+import { refusedPort } from '../../../scripts/test/ports';
 
 /** What a fake service saw: enough to prove the gateway forwarded the request untouched. */
 export interface Echo {

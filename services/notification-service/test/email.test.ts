@@ -15,7 +15,7 @@ import {
   type Shop,
   type SmtpSink,
 } from './helpers';
-import { refusedPort } from '../../../scripts/test/refused-port';
+import { refusedPort } from '../../../scripts/test/ports';
 
 describe('notification-service email over SMTP', () => {
   let auth: AuthServer;

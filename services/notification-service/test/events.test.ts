@@ -8,7 +8,6 @@ import {
   createShop,
   drain,
   envelope,
-  freePort,
   jwtPayload,
   saleView,
   startAuthServer,
@@ -26,6 +25,7 @@ import {
   type SmtpSink,
   type TestEvents,
 } from './helpers';
+import { portBelowEphemeralRange } from '../../../scripts/test/ports';
 
 type CustomerStub = HttpStub & { customers: Map<string, { id: string; name: string; email: string | null }> };
 
@@ -227,7 +227,7 @@ describe('notification-service when SMTP is down while events arrive', () => {
   it('when receipts arrive while the SMTP server is down, then each email arrives once it is back, exactly once', async () => {
     const auth = await startAuthServer();
     const customers = await startCustomerStub();
-    const port = await freePort();
+    const port = await portBelowEphemeralRange();
     const svc = await startNotifications({ AUTH_SERVICE_URL: auth.url, CUSTOMER_SERVICE_URL: customers.url, SMTP_PORT: String(port) });
     const events = await startEvents(svc);
     const admin = adminPool();

@@ -214,13 +214,6 @@ export async function startSmtpServer(options: { port?: number; auth?: { user: s
 }
 
 /** A port nothing listens on (for "SMTP is down"). */
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const { port } = s.address() as AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function parseHeaders(block: string): Record<string, string> {
   const headers: Record<string, string> = {};

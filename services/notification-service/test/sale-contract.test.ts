@@ -12,6 +12,7 @@ describe('sale.completed contract between transaction-service and notification-s
         idempotency_key: 'k', status: 'completed', failure_code: null, failure_reason: null, receipt_number: 17, currency: 'USD', tax_inclusive: false,
         subtotal: 1000, discount_total: 0, tax_total: 83, total: 1083, cash_applied: 1083, change_due: 0, discounts: [], business_date: '2026-11-26',
         refunded_total: 0, lease_until: new Date(), created_at: new Date(), completed_at: new Date(), version: 2,
+        occurred_at: null, terminal_id: null, synced_at: null, flags: [], request_hash: null, failure_details: null,
       },
       lines: [
         { id: randomUUID(), sale_id: saleId, line_no: 1, product_id: randomUUID(), sku: 'COF', name: 'Coffee', quantity: 1, unit_price: 1000, catalog_price: 1000, price_override_by: null, tax_rate_bps: 825, line_discount: 0, order_discount: 0, tax: 83, total: 1083, refunded_quantity: 0, refunded_total: 0, refunded_tax: 0 },
