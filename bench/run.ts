@@ -28,7 +28,8 @@ import { benchDatabase, benchMongo, benchRedis, bounded, localPg } from './lib/o
 import { measurePaced } from './lib/paced';
 import { runPgbench, waitForConnections, type PgbenchRun } from './lib/pgbench';
 import { freePort, startNode, waitReady, type Proc } from './lib/processes';
-import { call, codeFingerprint, flushRedis, guardRun, log, resetDatabase, root, sleep, startStack, waitForQuiet, writeResults } from './lib/stack';
+import { call, codeFingerprint, flushRedis, guardRun, log, root, sleep, startStack, waitForQuiet, writeResults } from './lib/stack';
+import { recreateDatabase } from '../scripts/test/fresh-database';
 import { seedSales } from './seed-sales';
 
 const OPERATIONS = ['lookup', 'search', 'checkout', 'list', 'zreport'] as const;
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
   const pgbenchVersion = selected.has('checkout') ? execFileSync('pgbench', ['--version'], { encoding: 'utf8' }).trim() : undefined;
   log(`${os.cpus().length} cores, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}; Node ${process.version}; ${[...selected].join(', ')}`);
   log(`fresh database ${DB_NAME} and Redis ${REDIS_URL}`);
-  await resetDatabase(PG.adminBase, DB_NAME);
+  await recreateDatabase(PG.adminBase, DB_NAME);
   await flushRedis(REDIS_URL);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const logDir = path.join(root, 'bench/logs', stamp);

@@ -2,11 +2,9 @@
 // and Redis db (both recreated first), in production mode with fresh secrets; plus what every run
 // needs around them: a hard time budget and a clean stop on Ctrl-C or a crash, the "quiet wait",
 // HTTP calls for seeding, and the results file.
-import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { machineCpuMs } from './cpu';
 import { activeInstances } from './load';
@@ -49,21 +47,6 @@ export function guardRun(budgetMs: number): { signal: AbortSignal; shutdown: (co
   setTimeout(() => void shutdown(1, `the benchmark did not finish within its ${Math.round(budgetMs / 1000)} s budget`), budgetMs).unref();
   whenAnyExitsUnexpectedly((p, code, signal) => void shutdown(1, `${p.name} stopped unexpectedly (${signal ?? `code ${code}`}):\n${p.tail()}`));
   return { signal: abort.signal, shutdown };
-}
-
-export async function resetDatabase(adminBase: string, database: string): Promise<void> {
-  const client = new pg.Client({ connectionString: `${adminBase}/postgres` });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-  execFileSync(process.execPath, [path.join(root, 'scripts/migrate.mjs'), '--quiet'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, NODE_ENV: 'development', DATABASE_ADMIN_URL: `${adminBase}/${database}` },
-  });
 }
 
 export async function flushRedis(url: string): Promise<void> {

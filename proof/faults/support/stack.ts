@@ -2,7 +2,6 @@
 // own (dropped, recreated, migrated), its own redis-server (AOF on, in a temporary directory, as in
 // docker-compose.yml), the MongoDB stand-in behind a TCP proxy that can be cut, an SMTP sink that can
 // be stopped, and all seven services (built `dist`, or the sources with FAULTS_SRC=1) with small pools.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import pg from 'pg';
 import { Redis } from 'ioredis';
+import { recreateDatabase } from '../../../scripts/test/fresh-database';
 import { Child, freePort, killAllChildrenNow, releaseReaper, stopAllChildren, tellReaper, waitFor } from './children';
 import { SmtpSink } from './smtp-sink';
 import { TcpProxy } from './tcp-proxy';
@@ -235,19 +235,9 @@ export class Stack {
   private async resetDatabase(): Promise<void> {
     const { database, pgHost } = this.options;
     if (!/^pos_faults[a-z0-9_]*$/.test(database)) throw new Error('FAULTS_DATABASE must start with pos_faults (the suite drops and recreates it)');
-    const client = new pg.Client({ connectionString: `postgres://postgres@${pgHost}/postgres` });
-    await client.connect();
-    try {
-      await client.query(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-    } finally {
-      await client.end();
-    }
-    execFileSync(process.execPath, [path.join(ROOT, 'scripts/migrate.mjs'), '--quiet'], {
-      cwd: ROOT,
-      stdio: 'inherit',
-      env: { ...process.env, NODE_ENV: 'development', DATABASE_ADMIN_URL: this.adminUrl },
-    });
+    await recreateDatabase(`postgres://postgres@${pgHost}`, database);
   }
+
 }
 
 function firstJsonLine<T>(child: Child, timeoutMs = 30_000): Promise<T> {
