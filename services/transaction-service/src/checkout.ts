@@ -11,7 +11,7 @@ import { businessDate } from './domain/business-date';
 import { priceSale } from './domain/pricing';
 import { planTenders } from './domain/tenders';
 import { SALE_KEY_TTL_SECONDS, chooseOfflineShift, leftNegativeStock, occurredAtProblem, priceMismatches, type SaleFlag } from './domain/offline';
-import { findOpenShift, findOpenShiftForShare, findShiftCovering } from './data/shift-repository';
+import { findOpenShift, findShiftCovering } from './data/shift-repository';
 import {
   addSaleFlags,
   completeSale,
@@ -138,7 +138,7 @@ export class Checkout {
       let shiftId = shift?.id ?? null;
       if (occurredAt) {
         const covering = await findShiftCovering(db, auth.tenantId, store.id, cashierId, occurredAt);
-        const chosen = chooseOfflineShift(covering, covering ? undefined : await findOpenShiftForShare(db, auth.tenantId, store.id, cashierId));
+        const chosen = chooseOfflineShift(covering, covering ? undefined : await findOpenShift(db, auth.tenantId, store.id, cashierId, true));
         shiftId = chosen.shiftId;
         if (chosen.flag) flags.push(chosen.flag);
       }

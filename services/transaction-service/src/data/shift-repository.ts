@@ -48,12 +48,12 @@ export async function findShift(db: Queryable, tenantId: string, id: string, for
   return rows[0];
 }
 
-export async function findOpenShift(db: Queryable, tenantId: string, storeId: string, cashierId: string): Promise<ShiftRow | undefined> {
-  const { rows } = await db.query<ShiftRow>("SELECT * FROM sales.shifts WHERE tenant_id = $1 AND store_id = $2 AND cashier_id = $3 AND status = 'open'", [
-    tenantId,
-    storeId,
-    cashierId,
-  ]);
+/** `forShare`: locked FOR SHARE, for the same reason as findShiftCovering (an offline sale joining it). */
+export async function findOpenShift(db: Queryable, tenantId: string, storeId: string, cashierId: string, forShare = false): Promise<ShiftRow | undefined> {
+  const { rows } = await db.query<ShiftRow>(
+    `SELECT * FROM sales.shifts WHERE tenant_id = $1 AND store_id = $2 AND cashier_id = $3 AND status = 'open'${forShare ? ' FOR SHARE' : ''}`,
+    [tenantId, storeId, cashierId],
+  );
   return rows[0];
 }
 
@@ -68,16 +68,6 @@ export async function findShiftCovering(db: Queryable, tenantId: string, storeId
       ORDER BY opened_at DESC LIMIT 1 FOR SHARE`,
     [tenantId, storeId, cashierId, at],
   );
-  return rows[0];
-}
-
-/** findOpenShift, locked FOR SHARE for the same reason as findShiftCovering. */
-export async function findOpenShiftForShare(db: Queryable, tenantId: string, storeId: string, cashierId: string): Promise<ShiftRow | undefined> {
-  const { rows } = await db.query<ShiftRow>("SELECT * FROM sales.shifts WHERE tenant_id = $1 AND store_id = $2 AND cashier_id = $3 AND status = 'open' FOR SHARE", [
-    tenantId,
-    storeId,
-    cashierId,
-  ]);
   return rows[0];
 }
 
