@@ -137,15 +137,11 @@ const TRIGRAM_MATCHES_MAX = 500;
  */
 export async function searchProducts(db: Queryable, tenantId: string, s: ProductSearch): Promise<ProductRow[]> {
   let q = s.q ?? null;
-  // uuids compare as text below: one spelling.
-  let ids = s.ids?.map((id) => id.toLowerCase()) ?? null;
+  let matched: string[] | null = null;
   if (q !== null && q.length >= 3) {
     const { rows } = await db.query<{ ids: string[] | null }>('SELECT inventory.matching_product_ids(inventory.search_pattern($1), $2) AS ids', [q, TRIGRAM_MATCHES_MAX]);
-    const matched = rows[0]!.ids;
-    if (matched) {
-      q = null;
-      ids = ids ? ids.filter((id) => matched.includes(id)) : matched;
-    }
+    matched = rows[0]!.ids;
+    if (matched) q = null;
   }
   // `%` and `_` typed by a user are literal characters, not wildcards (inventory.search_pattern).
   const { rows } = await db.query<ProductRow>(
@@ -157,9 +153,10 @@ export async function searchProducts(db: Queryable, tenantId: string, s: Product
         AND (NOT $5 OR p.active)
         AND ($6::text IS NULL OR (lower(p.name), p.id) > ($6, $7::uuid))
         AND ($9::uuid[] IS NULL OR p.id = ANY($9))
+        AND ($11::uuid[] IS NULL OR p.id = ANY($11))
       ORDER BY lower(p.name), p.id
       LIMIT $8`,
-    [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, ids, s.includeDeleted ?? false],
+    [tenantId, q, s.sku ?? null, s.categoryId ?? null, s.activeOnly ?? false, s.after?.name ?? null, s.after?.id ?? null, s.limit, s.ids ?? null, s.includeDeleted ?? false, matched],
   );
   return rows;
 }
