@@ -32,9 +32,9 @@ export const AUDIT_WAIT_MS = 500;
  * an event (a write that succeeded after writing to an outbox is already in the audit trail, with its
  * request id, actor and address), every write that failed, and every 403 (reads too, services too).
  * The record is written before the answer leaves, so a process that dies after answering cannot lose
- * it; a slow or failing sink delays the answer by at most `waitMs` and never fails it (only logged).
+ * it; a slow or failing sink delays the answer by at most AUDIT_WAIT_MS and never fails it (only logged).
  */
-export function recordRequestAudits(sink: RequestAuditSink, logger: Logger, waitMs = AUDIT_WAIT_MS): RequestHandler {
+export function recordRequestAudits(sink: RequestAuditSink, logger: Logger): RequestHandler {
   return (req, res, next) => {
     const started = process.hrtime.bigint();
     const ctx = currentContext();
@@ -92,7 +92,7 @@ export function recordRequestAudits(sink: RequestAuditSink, logger: Logger, wait
         logger.warn('could not record a request in the audit trail', { route: entry.route, status: entry.status, err: err instanceof Error ? err.message : String(err) }),
       );
       let timer: NodeJS.Timeout | undefined;
-      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)));
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, AUDIT_WAIT_MS)));
       void Promise.race([written, waited]).then(() => {
         clearTimeout(timer);
         end(...args);
