@@ -4,7 +4,7 @@ import request from 'supertest';
 import { withTenant } from '@pos/database';
 import { z } from '@pos/types';
 import { ProblemError, conflict, type Logger } from '@pos/utils';
-import { createServiceApp, idempotency, IdempotencyKeyHeader, idempotencyRequestHash, pruneExpiredIdempotencyKeys, type TokenVerifier } from '../src';
+import { createServiceApp, idempotency, IdempotencyKeyHeader, idempotencyRequestHash, pruneExpiredIdempotencyKeys, type RouteContext, type TokenVerifier } from '../src';
 import { createTempSchema, type TempSchema } from '../../../scripts/test/temp-schema';
 
 const THIRTY_DAYS = 30 * 24 * 60 * 60;
@@ -54,6 +54,17 @@ describe('idempotency middleware', () => {
     const record = async (tenantId: string, key: string, payload: unknown) =>
       (await db.appPool.query<{ id: number }>(`INSERT INTO ${db.schema}.effects (tenant_id, key, payload) VALUES ($1, $2, $3) RETURNING id`, [tenantId, key, JSON.stringify(payload)]))
         .rows[0]!.id;
+    /** Records each attempt per key, and throws `firstError()` on the first one. */
+    const failsOnFirstAttempt =
+      (firstError: () => Error) =>
+      async ({ auth, req }: RouteContext<unknown, unknown, unknown>) => {
+        const key = req.get('idempotency-key')!;
+        const attempt = (flakyAttempts.get(key) ?? 0) + 1;
+        flakyAttempts.set(key, attempt);
+        await record(auth.tenantId, key, { attempt });
+        if (attempt === 1) throw firstError();
+        return { attempt };
+      };
     const { app } = createServiceApp({
       name: 'idempotency-test',
       logger: fakeLogger,
@@ -98,14 +109,7 @@ describe('idempotency middleware', () => {
           roles: ['owner'],
           responses: { 201: { description: 'Created' } },
           before: [idempotency(options)],
-          handler: async ({ auth, req }) => {
-            const key = req.get('idempotency-key')!;
-            const attempt = (flakyAttempts.get(key) ?? 0) + 1;
-            flakyAttempts.set(key, attempt);
-            await record(auth.tenantId, key, { attempt });
-            if (attempt === 1) throw new Error('processor exploded');
-            return { attempt };
-          },
+          handler: failsOnFirstAttempt(() => new Error('processor exploded')),
         });
         table.add({
           method: 'post',
@@ -114,14 +118,7 @@ describe('idempotency middleware', () => {
           roles: ['owner'],
           responses: { 201: { description: 'Created' }, 409: { description: 'Still running' } },
           before: [idempotency(options)],
-          handler: async ({ auth, req }) => {
-            const key = req.get('idempotency-key')!;
-            const attempt = (flakyAttempts.get(key) ?? 0) + 1;
-            flakyAttempts.set(key, attempt);
-            await record(auth.tenantId, key, { attempt });
-            if (attempt === 1) throw new ProblemError(409, 'thing_in_progress', 'Conflict', 'Still running; retry shortly', undefined, { 'Retry-After': '2' });
-            return { attempt };
-          },
+          handler: failsOnFirstAttempt(() => new ProblemError(409, 'thing_in_progress', 'Conflict', 'Still running; retry shortly', undefined, { 'Retry-After': '2' })),
         });
         table.add({
           method: 'post',
